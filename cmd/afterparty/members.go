@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net/mail"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/afterparty/afterparty/shared/group"
+)
+
+func membersCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "members", Short: "Import and list the group's members"}
+	cmd.AddCommand(
+		&cobra.Command{
+			Use:   "import FILE.csv",
+			Short: "Add members from a CSV with header email,name (existing members, and anyone who unsubscribed, are left as they are)",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				a, err := app(cmd)
+				if err != nil {
+					return err
+				}
+				f, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				rows, notes := ReadMembersCSV(f)
+				var problems []LineProblem
+				for _, p := range notes {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s:%s\n", args[0], p)
+					if !p.Duplicate {
+						problems = append(problems, p)
+					}
+				}
+				var (
+					mu              sync.Mutex
+					added, existing int
+					firstErr        error
+					wg              sync.WaitGroup
+					work            = make(chan group.Member)
+				)
+				for range 16 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for m := range work {
+							created, err := a.Store.AddMember(cmd.Context(), m)
+							mu.Lock()
+							switch {
+							case err != nil && firstErr == nil:
+								firstErr = err
+							case created:
+								added++
+							case err == nil:
+								existing++
+							}
+							mu.Unlock()
+						}
+					}()
+				}
+				now := a.Runner.Clock()
+				for _, r := range rows {
+					r.JoinedAt = now
+					work <- r
+				}
+				close(work)
+				wg.Wait()
+				if firstErr != nil {
+					return fmt.Errorf("import stopped: %w (run it again: members already added are skipped)", firstErr)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d added, %d already members, %d duplicate lines skipped, %d lines with problems\n", args[0], added, existing, len(notes)-len(problems), len(problems))
+				if len(problems) > 0 {
+					return fmt.Errorf("%d line(s) of %s were not imported; fix them and import again", len(problems), args[0])
+				}
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use:   "list",
+			Short: "List every member with their status",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				a, err := app(cmd)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "EMAIL\tNAME\tSTATUS\tJOINED")
+				n, after := 0, ""
+				for {
+					page, next, err := a.Store.MembersPage(cmd.Context(), after, 500)
+					if err != nil {
+						return err
+					}
+					for _, m := range page {
+						n++
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", m.Email, m.Name, m.Status, m.JoinedAt.Format("2006-01-02"))
+					}
+					if next == "" {
+						break
+					}
+					after = next
+				}
+				w.Flush()
+				fmt.Fprintf(cmd.OutOrStdout(), "%d members\n", n)
+				return nil
+			},
+		},
+	)
+	return cmd
+}
+
+// LineProblem is a CSV line that was not imported.
+type LineProblem struct {
+	Line      int
+	Message   string
+	Duplicate bool // the address is already on an earlier line: a notice, not an error
+}
+
+func (p LineProblem) String() string { return fmt.Sprintf("%d: %s", p.Line, p.Message) }
+
+// ReadMembersCSV reads a member list with the header row email,name (any order,
+// any case; other columns are ignored). Each physical line is one member, so a
+// broken line is reported by its number and the lines after it still import.
+// Addresses are deduplicated case-insensitively.
+func ReadMembersCSV(r io.Reader) ([]group.Member, []LineProblem) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	var (
+		members  []group.Member
+		problems []LineProblem
+		emailCol = -1
+		nameCol  = -1
+		seen     = map[string]int{}
+		line     = 0
+	)
+	for sc.Scan() {
+		line++
+		text := strings.TrimRight(sc.Text(), "\r")
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		rec, err := csv.NewReader(strings.NewReader(text)).Read()
+		if err != nil {
+			problems = append(problems, LineProblem{Line: line, Message: "not a CSV line: " + strings.TrimPrefix(err.Error(), "record on line 1: ")})
+			continue
+		}
+		if emailCol < 0 {
+			for i, h := range rec {
+				switch strings.ToLower(strings.TrimSpace(h)) {
+				case "email":
+					emailCol = i
+				case "name":
+					nameCol = i
+				}
+			}
+			if emailCol < 0 {
+				problems = append(problems, LineProblem{Line: line, Message: `the first line must be the header "email,name"`})
+				return nil, problems
+			}
+			continue
+		}
+		if emailCol >= len(rec) {
+			problems = append(problems, LineProblem{Line: line, Message: "has no email column"})
+			continue
+		}
+		email := strings.TrimSpace(rec[emailCol])
+		name := ""
+		if nameCol >= 0 && nameCol < len(rec) {
+			name = strings.TrimSpace(rec[nameCol])
+		}
+		addr, err := mail.ParseAddress(email)
+		switch {
+		case email == "":
+			problems = append(problems, LineProblem{Line: line, Message: "the email is empty"})
+			continue
+		case err != nil || addr.Address != email || !strings.Contains(email[strings.LastIndex(email, "@")+1:], "."):
+			problems = append(problems, LineProblem{Line: line, Message: fmt.Sprintf("%q is not an email address", email)})
+			continue
+		case strings.ContainsAny(name, "\x00\r\n") || len(name) > 200:
+			problems = append(problems, LineProblem{Line: line, Message: "the name has control characters or is longer than 200 characters"})
+			continue
+		}
+		key := group.NormalizeEmail(email)
+		if first, dup := seen[key]; dup {
+			problems = append(problems, LineProblem{Line: line, Message: fmt.Sprintf("%s is already on line %d (addresses are compared ignoring case); skipped", email, first), Duplicate: true})
+			continue
+		}
+		seen[key] = line
+		members = append(members, group.Member{Email: key, Name: name, Status: group.MemberActive})
+	}
+	if err := sc.Err(); err != nil {
+		problems = append(problems, LineProblem{Line: line + 1, Message: "could not read further: " + err.Error()})
+	}
+	return members, problems
+}

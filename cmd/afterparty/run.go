@@ -1,0 +1,190 @@
+package main
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/afterparty/afterparty/shared/cycle"
+	"github.com/afterparty/afterparty/shared/dynamo"
+	"github.com/afterparty/afterparty/shared/group"
+)
+
+func runCmd() *cobra.Command {
+	var at string
+	cmd := &cobra.Command{
+		Use:       "run invitations|reminders|teasers|pub",
+		Short:     "Run one scheduled function once, as if at --at, through the same code the Lambda runs",
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"invitations", "reminders", "teasers", "pub"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kind, ok := group.ParseKind(args[0])
+			if !ok {
+				return fmt.Errorf("unknown function %q: use invitations, reminders, teasers or pub", args[0])
+			}
+			when := time.Now()
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return fmt.Errorf("--at %q: use RFC 3339, e.g. 2026-12-08T09:00:00-08:00", at)
+				}
+				when = t
+			}
+			a, err := app(cmd)
+			if err != nil {
+				return err
+			}
+			rep, runErr := a.Runner.Run(cmd.Context(), kind, when)
+			printReport(cmd, rep)
+			return runErr
+		},
+	}
+	cmd.Flags().StringVar(&at, "at", "", "the moment to run as (RFC 3339); default now")
+	return cmd
+}
+
+func printReport(cmd *cobra.Command, rep cycle.Report) {
+	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "%s at %s\n", rep.Kind, rep.At.Format(time.RFC3339))
+	fmt.Fprintln(w, "MEETING\tSENT\tALREADY DONE\tFAILED\tPENDING\tNOTE")
+	for _, m := range rep.Meetings {
+		if !m.Sent {
+			fmt.Fprintf(w, "%s\t-\t-\t-\t-\tskipped: %s\n", m.MeetingID, m.Reason)
+			continue
+		}
+		note := "finished"
+		if !m.Result.Finished {
+			note = "not finished: " + m.Result.Stopped
+			if m.Result.Stopped == "" {
+				note = "not finished: some sends left for the next run"
+			}
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\n", m.MeetingID, m.Result.Sent, m.Result.Done, m.Result.Failed, m.Result.Pending, note)
+	}
+	for _, id := range rep.Invalid {
+		fmt.Fprintf(w, "%s\t-\t-\t-\t-\tskipped: the schedule row has problems (afterparty schedule list)\n", id)
+	}
+	w.Flush()
+}
+
+func serveCmd() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the member pages (the web function) locally",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := app(cmd)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Addr: addr, Handler: a.Site.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "serving member pages on http://%s (Ctrl-C stops)\n", ln.Addr())
+			go func() {
+				<-cmd.Context().Done()
+				srv.Close()
+			}()
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	return cmd
+}
+
+func rsvpsCmd() *cobra.Command {
+	var asCSV bool
+	cmd := &cobra.Command{
+		Use:   "rsvps MEETING_ID",
+		Short: "Every member's answer for a meeting and when it was given",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := app(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, id := cmd.Context(), args[0]
+			if _, err := a.Store.ScheduleRow(ctx, id); errors.Is(err, dynamo.ErrNotFound) {
+				return fmt.Errorf("no meeting %q in table %s (afterparty schedule list shows them)", id, a.Config.ScheduleTable)
+			}
+			pubAnswers, err := a.Store.PubAnswers(ctx, id)
+			if err != nil {
+				return err
+			}
+			counts := map[string]int{}
+			out := cmd.OutOrStdout()
+			var cw *csv.Writer
+			var tw *tabwriter.Writer
+			header := []string{"email", "name", "answer", "answered_at", "changes", "pub"}
+			if asCSV {
+				cw = csv.NewWriter(out)
+				cw.Write(header)
+			} else {
+				tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "EMAIL\tNAME\tANSWER\tANSWERED AT\tCHANGES\tPUB")
+			}
+			after := ""
+			for {
+				members, next, err := a.Store.MembersPage(ctx, after, 100)
+				if err != nil {
+					return err
+				}
+				ids := make([]string, len(members))
+				for i, m := range members {
+					ids[i] = m.ID
+				}
+				answers, err := a.Store.RSVPsOf(ctx, id, ids)
+				if err != nil {
+					return err
+				}
+				for _, m := range members {
+					answer, at, changes := "no answer", "", ""
+					if r, ok := answers[m.ID]; ok {
+						answer, at, changes = string(r.Answer), r.AnsweredAt.Format(time.RFC3339), strconv.Itoa(r.Changes)
+					}
+					pub := ""
+					if pubAnswers[m.ID] {
+						pub = "coming"
+					}
+					counts[answer]++
+					if pub != "" {
+						counts["pub"]++
+					}
+					rec := []string{m.Email, m.Name, answer, at, changes, pub}
+					if asCSV {
+						cw.Write(rec)
+					} else {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", rec[0], rec[1], rec[2], rec[3], rec[4], rec[5])
+					}
+				}
+				if next == "" {
+					break
+				}
+				after = next
+			}
+			if asCSV {
+				cw.Flush()
+				return cw.Error()
+			}
+			tw.Flush()
+			fmt.Fprintf(out, "yes %d, maybe %d, no %d, no answer %d; coming to the pub %d\n",
+				counts["yes"], counts["maybe"], counts["no"], counts["no answer"], counts["pub"])
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asCSV, "csv", false, "print CSV (email,name,answer,answered_at,changes,pub)")
+	return cmd
+}

@@ -1,0 +1,378 @@
+// Package campaign sends one message to every recipient of a meeting exactly once in
+// practice: recipients come in keyset-paginated batches, each send is claimed in the
+// ledger with a conditional write before the SES call and marked after it, progress
+// is checkpointed only after confirmed sends, sending is paced to SES's own quota,
+// and a run stops before its deadline so the next run resumes where it stopped.
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"golang.org/x/time/rate"
+
+	"github.com/afterparty/afterparty/shared/dynamo"
+	"github.com/afterparty/afterparty/shared/group"
+)
+
+// Ledger is the send ledger and checkpoint store, shaped like shared/dynamo's Store.
+type Ledger interface {
+	SendRecords(ctx context.Context, campaign string, memberIDs []string) (map[string]dynamo.SendRecord, error)
+	ClaimSend(ctx context.Context, campaign, memberID string, now time.Time, lease time.Duration) error
+	MarkSent(ctx context.Context, campaign, memberID, messageID string, now time.Time) error
+	MarkFailed(ctx context.Context, campaign, memberID, reason string, now time.Time) error
+	ReleaseClaim(ctx context.Context, campaign, memberID string) error
+	SaveCursor(ctx context.Context, meetingID, kind, cursor, lastError string) error
+}
+
+var _ Ledger = (*dynamo.Store)(nil)
+
+// SES is the part of the SES v2 client the engine uses.
+type SES interface {
+	SendEmail(context.Context, *sesv2.SendEmailInput, ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+	GetAccount(context.Context, *sesv2.GetAccountInput, ...func(*sesv2.Options)) (*sesv2.GetAccountOutput, error)
+}
+
+var _ SES = (*sesv2.Client)(nil)
+
+// Batch is one page of candidate recipients and where the next page starts ("" at
+// the end). Members the page holds who should not get the message are filtered by
+// the source, so a batch is exactly who is due.
+type Batch struct {
+	Members []group.Member
+	Next    string
+}
+
+// Job is one message kind for one meeting.
+type Job struct {
+	MeetingID string
+	Kind      string
+	Resume    string // cursor to start from ("" for the beginning)
+	Page      func(ctx context.Context, after string) (Batch, error)
+	Render    func(ctx context.Context, m group.Member) ([]byte, error)
+	From      string
+	ConfigSet string // SES configuration set, if any
+}
+
+// ID names the job's ledger.
+func (j Job) ID() string { return dynamo.CampaignID(j.MeetingID, j.Kind) }
+
+// Result counts what one run of a job did.
+type Result struct {
+	Sent     int    // accepted by SES in this run
+	Done     int    // already sent (or failed) before this run
+	Failed   int    // addresses SES rejected in this run
+	Pending  int    // claimed by another worker, or left for the next run after errors
+	Stopped  string // why the run stopped early ("" if it finished its sweep)
+	Finished bool   // the sweep reached the last recipient with every send confirmed
+}
+
+// ErrPaused means SES will not send for this account now: the campaign stops and a
+// later run resumes it.
+var ErrPaused = errors.New("SES sending is paused for this account")
+
+// Engine runs jobs. One Engine serves one invocation; its pace is shared by every
+// job and worker of that invocation.
+type Engine struct {
+	Ledger  Ledger
+	SES     SES
+	Clock   func() time.Time // wall clock for claims and deadlines
+	Log     *slog.Logger
+	Workers int           // concurrent senders (default 8)
+	Lease   time.Duration // how long a claim lives before a crashed send is retried (default 2m)
+	MaxRate float64       // emails/s cap on top of SES's MaxSendRate (0: SES's rate)
+	// Margin is how long before the context's deadline the engine stops claiming.
+	Margin time.Duration
+
+	once    sync.Once
+	pace    *rate.Limiter
+	budget  atomic.Int64 // sends left in SES's 24-hour quota
+	paceErr error
+}
+
+// BatchSize is how many recipients are read, checked and checkpointed at a time
+// (BatchGetItem's limit).
+const BatchSize = 100
+
+func (e *Engine) defaults() {
+	if e.Workers <= 0 {
+		e.Workers = 8
+	}
+	if e.Lease <= 0 {
+		e.Lease = 2 * time.Minute
+	}
+	if e.Margin <= 0 {
+		e.Margin = 10 * time.Second
+	}
+	if e.Log == nil {
+		e.Log = slog.Default()
+	}
+	if e.Clock == nil {
+		e.Clock = time.Now
+	}
+}
+
+// Pace reads the account's sending quota once and sets the token bucket from it.
+func (e *Engine) Pace(ctx context.Context) error {
+	e.defaults()
+	e.once.Do(func() {
+		acct, err := e.SES.GetAccount(ctx, &sesv2.GetAccountInput{})
+		if err != nil {
+			e.paceErr = fmt.Errorf("read SES sending quota: %w", err)
+			return
+		}
+		if !acct.SendingEnabled {
+			e.paceErr = ErrPaused
+			return
+		}
+		r := 1.0
+		remaining := int64(1 << 62)
+		if q := acct.SendQuota; q != nil {
+			if q.MaxSendRate > 0 {
+				r = q.MaxSendRate
+			}
+			if q.Max24HourSend > 0 {
+				remaining = int64(q.Max24HourSend - q.SentLast24Hours)
+			}
+		}
+		if e.MaxRate > 0 && e.MaxRate < r {
+			r = e.MaxRate
+		}
+		e.pace = rate.NewLimiter(rate.Limit(r), max(1, int(r/10)))
+		e.budget.Store(remaining)
+		e.Log.Info("sending pace", "rate_per_second", r, "quota_left_24h", remaining)
+	})
+	return e.paceErr
+}
+
+// Run sends the job's message to every due recipient not yet sent, from job.Resume.
+func (e *Engine) Run(ctx context.Context, job Job) (Result, error) {
+	var res Result
+	if err := e.Pace(ctx); err != nil {
+		if errors.Is(err, ErrPaused) {
+			res.Stopped = err.Error()
+			e.Log.Warn("campaign not started: SES sending is paused; a later run resumes it", "meeting", job.MeetingID, "kind", job.Kind)
+		}
+		return res, err
+	}
+	log := e.Log.With("meeting", job.MeetingID, "kind", job.Kind)
+	cursor := job.Resume
+	for {
+		if reason := e.mustStop(ctx); reason != "" {
+			res.Stopped = reason
+			return res, nil
+		}
+		batch, err := job.Page(ctx, cursor)
+		if err != nil {
+			return res, fmt.Errorf("read recipients of %s: %w", job.ID(), err)
+		}
+		br, err := e.sendBatch(ctx, job, batch.Members, log)
+		res.Sent += br.Sent
+		res.Done += br.Done
+		res.Failed += br.Failed
+		res.Pending += br.Pending
+		if err != nil {
+			res.Stopped = err.Error()
+			return res, err
+		}
+		if br.Stopped != "" {
+			res.Stopped = br.Stopped
+			return res, nil
+		}
+		if br.Pending > 0 {
+			// Not every send of this batch is confirmed: keep the checkpoint where it
+			// is so the next run looks at this batch again, but go on with the rest.
+			log.Warn("batch left unconfirmed sends for the next run", "pending", br.Pending)
+		} else if res.Pending == 0 {
+			// Every send so far is confirmed: the next run may start after this batch.
+			if err := e.Ledger.SaveCursor(ctx, job.MeetingID, job.Kind, batch.Next, ""); err != nil {
+				return res, err
+			}
+		}
+		if batch.Next == "" {
+			res.Finished = res.Pending == 0
+			return res, nil
+		}
+		cursor = batch.Next
+	}
+}
+
+func (e *Engine) mustStop(ctx context.Context) string {
+	if ctx.Err() != nil {
+		return "cancelled"
+	}
+	if dl, ok := ctx.Deadline(); ok && dl.Sub(e.Clock()) < e.Margin {
+		return "stopped before the deadline; the next run resumes"
+	}
+	if e.budget.Load() <= 0 {
+		return "SES's 24-hour sending quota is used up; the next run resumes"
+	}
+	return ""
+}
+
+func (e *Engine) sendBatch(ctx context.Context, job Job, members []group.Member, log *slog.Logger) (Result, error) {
+	var res Result
+	if len(members) == 0 {
+		return res, nil
+	}
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m.ID
+	}
+	records, err := e.Ledger.SendRecords(ctx, job.ID(), ids)
+	if err != nil {
+		return res, err
+	}
+	todo := make(chan group.Member)
+	var (
+		mu              sync.Mutex
+		fatal           error
+		stopped         string
+		wg              sync.WaitGroup
+		workCtx, cancel = context.WithCancel(ctx)
+	)
+	defer cancel()
+	count := func(f func(*Result)) { mu.Lock(); f(&res); mu.Unlock() }
+	for range e.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for m := range todo {
+				outcome, err := e.sendOne(workCtx, job, m, log)
+				count(func(r *Result) {
+					switch outcome {
+					case sent:
+						r.Sent++
+					case rejected:
+						r.Failed++
+					case pending:
+						r.Pending++
+					}
+				})
+				if err != nil {
+					mu.Lock()
+					if fatal == nil {
+						fatal = err
+					}
+					mu.Unlock()
+					cancel()
+				}
+			}
+		}()
+	}
+feed:
+	for _, m := range members {
+		if r, ok := records[m.ID]; ok && (r.State == dynamo.SendSent || r.State == dynamo.SendFailed) {
+			res.Done++
+			continue
+		}
+		if reason := e.mustStop(workCtx); reason != "" {
+			stopped = reason
+			break feed
+		}
+		select {
+		case todo <- m:
+		case <-workCtx.Done():
+			break feed
+		}
+	}
+	close(todo)
+	wg.Wait()
+	if fatal != nil {
+		return res, fatal
+	}
+	if stopped != "" && ctx.Err() == nil {
+		res.Stopped = stopped
+	} else if ctx.Err() != nil {
+		res.Stopped = "cancelled"
+	}
+	return res, nil
+}
+
+type outcome int
+
+const (
+	pending outcome = iota
+	sent
+	rejected
+)
+
+func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog.Logger) (outcome, error) {
+	log = log.With("member", m.ID)
+	if err := e.pace.Wait(ctx); err != nil {
+		return pending, nil // cancelled or out of time: the next run sends it
+	}
+	if err := e.Ledger.ClaimSend(ctx, job.ID(), m.ID, e.Clock(), e.Lease); err != nil {
+		if errors.Is(err, dynamo.ErrClaimed) {
+			return pending, nil
+		}
+		log.Error("claim failed; left for the next run", "error", err)
+		return pending, nil
+	}
+	raw, err := job.Render(ctx, m)
+	if err != nil {
+		e.release(job, m, log)
+		return pending, fmt.Errorf("render %s for %s: %w", job.Kind, m.ID, err)
+	}
+	in := &sesv2.SendEmailInput{
+		FromEmailAddress: &job.From,
+		Destination:      &types.Destination{ToAddresses: []string{m.Email}},
+		Content:          &types.EmailContent{Raw: &types.RawMessage{Data: raw}},
+	}
+	if job.ConfigSet != "" {
+		in.ConfigurationSetName = &job.ConfigSet
+	}
+	id, err := e.send(ctx, in)
+	switch {
+	case err == nil:
+		e.budget.Add(-1)
+		if err := e.markSent(job, m.ID, id); err != nil {
+			// SES has it; only the mark is missing. The claim keeps others off until it
+			// expires; this is the one window where a duplicate is possible.
+			log.Error("sent but not marked; a duplicate is possible after the claim expires", "error", err)
+		}
+		log.Info("sent", "message_id", id)
+		return sent, nil
+	case errors.Is(err, errRejected):
+		if err := e.Ledger.MarkFailed(context.WithoutCancel(ctx), job.ID(), m.ID, err.Error(), e.Clock()); err != nil {
+			log.Error("mark rejected address failed", "error", err)
+		}
+		log.Warn("SES rejected the address; recorded against the member", "error", err)
+		return rejected, nil
+	case errors.Is(err, ErrPaused), errors.Is(err, errRefused):
+		e.release(job, m, log)
+		log.Error("SES refuses to send for this account; the campaign stops and a later run resumes it", "error", err)
+		return pending, err
+	default:
+		e.release(job, m, log)
+		log.Warn("send failed after retries; left for the next run", "error", err)
+		return pending, nil
+	}
+}
+
+func (e *Engine) release(job Job, m group.Member, log *slog.Logger) {
+	if err := e.Ledger.ReleaseClaim(context.Background(), job.ID(), m.ID); err != nil {
+		log.Error("release claim failed; it expires by itself", "error", err)
+	}
+}
+
+// markSent insists: the message went out, so the ledger must say so.
+func (e *Engine) markSent(job Job, memberID, messageID string) error {
+	var err error
+	for attempt := range 5 {
+		if attempt > 0 {
+			time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
+		}
+		if err = e.Ledger.MarkSent(context.Background(), job.ID(), memberID, messageID, e.Clock()); err == nil {
+			return nil
+		}
+	}
+	return err
+}

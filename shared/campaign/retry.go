@@ -1,0 +1,103 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
+)
+
+var (
+	// errRejected marks an answer that says this address will never take this message.
+	errRejected = errors.New("rejected by SES")
+	// errRefused marks an answer that says no message will go out (credentials,
+	// permissions, an unverified identity): stop rather than mark anyone failed.
+	errRefused = errors.New("SES refused the request")
+)
+
+// send calls SES, backing off on throttling, 5xx and network errors until it is
+// accepted, rejected for good, or the run must stop.
+func (e *Engine) send(ctx context.Context, in *sesv2.SendEmailInput) (string, error) {
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			d := min(200*time.Millisecond<<min(attempt, 6), 10*time.Second)
+			d = d/2 + rand.N(d/2+1)
+			if dl, ok := ctx.Deadline(); ok && dl.Sub(e.Clock()) < e.Margin+d {
+				return "", lastErr
+			}
+			select {
+			case <-ctx.Done():
+				return "", lastErr
+			case <-time.After(d):
+			}
+		}
+		out, err := e.SES.SendEmail(ctx, in)
+		if err == nil {
+			return aws.ToString(out.MessageId), nil
+		}
+		switch classify(err) {
+		case permanent:
+			return "", errors.Join(errRejected, err)
+		case paused:
+			return "", errors.Join(ErrPaused, err)
+		case refused:
+			return "", errors.Join(errRefused, err)
+		}
+		lastErr = err
+		if attempt >= 12 {
+			return "", lastErr
+		}
+	}
+}
+
+type errorClass int
+
+const (
+	transient errorClass = iota
+	permanent
+	paused
+	refused
+)
+
+// classify sorts an SES error: throttling, 5xx and network trouble are transient;
+// a rejected message or address is permanent; a paused or suspended account stops.
+func classify(err error) errorClass {
+	var (
+		rejected  *types.MessageRejected
+		badReq    *types.BadRequestException
+		notVerif  *types.MailFromDomainNotVerifiedException
+		suspended *types.AccountSuspendedException
+		pausedErr *types.SendingPausedException
+	)
+	switch {
+	case errors.As(err, &suspended), errors.As(err, &pausedErr):
+		return paused
+	case errors.As(err, &rejected), errors.As(err, &badReq), errors.As(err, &notVerif):
+		return permanent
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		switch code := re.HTTPStatusCode(); {
+		case code == http.StatusTooManyRequests || code >= 500:
+			return transient
+		case code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusNotFound:
+			return refused
+		case code >= 400:
+			var api smithy.APIError
+			if errors.As(err, &api) && strings.Contains(strings.ToLower(api.ErrorCode()), "throttl") {
+				return transient
+			}
+			return permanent
+		}
+	}
+	return transient
+}

@@ -1,0 +1,183 @@
+// Package config reads afterparty's settings from AFTERPARTY_* environment variables,
+// with defaults that fit the local stack, and loads the AWS SDK configuration once.
+package config
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/afterparty/afterparty/shared/group"
+)
+
+// Var documents one environment variable: the README's table and `afterparty env`
+// are generated from this list, so the docs cannot drift from the code.
+type Var struct {
+	Name, Default, Meaning string
+}
+
+// Vars is every AFTERPARTY_* variable, with its local-stack default.
+var Vars = []Var{
+	{"AFTERPARTY_SCHEDULE_TABLE", "afterparty-schedule", "DynamoDB table holding the schedule (key meeting_id)"},
+	{"AFTERPARTY_STATE_TABLE", "afterparty-state", "DynamoDB table holding members, RSVPs and the send ledger"},
+	{"AFTERPARTY_GROUP_NAME", "Rose City Gophers", "the group's name, shown in every email"},
+	{"AFTERPARTY_FROM", "Rose City Gophers <organizers@afterparty.example>", "From address of every email (an SES-verified identity)"},
+	{"AFTERPARTY_ORGANIZERS", "organizers@afterparty.example", "comma-separated organizer addresses (Reply-To, digests, schedule errors)"},
+	{"AFTERPARTY_TIME_ZONE", "America/Los_Angeles", "the group's IANA time zone; a meeting's time_zone overrides it"},
+	{"AFTERPARTY_BASE_URL", "http://127.0.0.1:8080", "base of every link in an email: the web function's URL"},
+	{"AFTERPARTY_LINK_SECRET", "local-development-secret-change-me", "key that signs member links (in AWS: read from AFTERPARTY_LINK_SECRET_ARN instead)"},
+	{"AFTERPARTY_LINK_SECRET_ARN", "", "Secrets Manager secret holding the link-signing key (set by template.yaml)"},
+	{"AFTERPARTY_INVITATION_LEAD", "14d", "how long before the start invitations go out"},
+	{"AFTERPARTY_REMINDER_LEAD", "2d", "how long before the start the reminder goes out"},
+	{"AFTERPARTY_TEASER_LEAD", "1d", "how long before the start the icebreaker teaser goes out"},
+	{"AFTERPARTY_PUB_MAX_DELAY", "3h", "after the end, how long the pub email may still go out"},
+	{"AFTERPARTY_MAX_SEND_RATE", "0", "emails per second at most (0: SES's own MaxSendRate)"},
+}
+
+// LocalAWS are the AWS variables that point the SDK at the local stack.
+var LocalAWS = []Var{
+	{"AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000", "DynamoDB endpoint (the SDK's standard variable)"},
+	{"AWS_ENDPOINT_URL_SESV2", "http://127.0.0.1:8005", "SES v2 endpoint (the SDK's standard variable)"},
+	{"AWS_REGION", "us-east-1", "AWS region"},
+	{"AWS_ACCESS_KEY_ID", "local", "any value works against the emulators"},
+	{"AWS_SECRET_ACCESS_KEY", "local", "any value works against the emulators"},
+}
+
+// Config is every setting a function or the CLI needs.
+type Config struct {
+	ScheduleTable string
+	StateTable    string
+	GroupName     string
+	From          string // "Name <addr>"
+	Organizers    []string
+	TimeZone      string
+	BaseURL       string
+	LinkSecret    []byte
+	LinkSecretARN string
+	Leads         group.LeadTimes
+	MaxSendRate   float64
+}
+
+// Getenv reads a variable; tests pass a map's lookup instead of os.LookupEnv.
+type Getenv func(string) (string, bool)
+
+// Load reads the configuration, failing with a message naming the variable at fault.
+func Load(getenv Getenv) (Config, error) {
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	get := func(name string) string {
+		if v, ok := getenv(name); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		for _, v := range Vars {
+			if v.Name == name {
+				return v.Default
+			}
+		}
+		return ""
+	}
+	c := Config{
+		ScheduleTable: get("AFTERPARTY_SCHEDULE_TABLE"),
+		StateTable:    get("AFTERPARTY_STATE_TABLE"),
+		GroupName:     get("AFTERPARTY_GROUP_NAME"),
+		From:          get("AFTERPARTY_FROM"),
+		TimeZone:      get("AFTERPARTY_TIME_ZONE"),
+		BaseURL:       strings.TrimRight(get("AFTERPARTY_BASE_URL"), "/"),
+		LinkSecretARN: get("AFTERPARTY_LINK_SECRET_ARN"),
+	}
+	if c.LinkSecretARN == "" {
+		c.LinkSecret = []byte(get("AFTERPARTY_LINK_SECRET"))
+	}
+	if _, err := mail.ParseAddress(c.From); err != nil {
+		return c, fmt.Errorf("AFTERPARTY_FROM %q is not an email address: %v", c.From, err)
+	}
+	for _, a := range strings.Split(get("AFTERPARTY_ORGANIZERS"), ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if _, err := mail.ParseAddress(a); err != nil {
+			return c, fmt.Errorf("AFTERPARTY_ORGANIZERS: %q is not an email address", a)
+		}
+		c.Organizers = append(c.Organizers, a)
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		return c, fmt.Errorf("AFTERPARTY_TIME_ZONE %q is not an IANA time zone", c.TimeZone)
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("AFTERPARTY_BASE_URL %q must be an http(s) URL", c.BaseURL)
+	}
+	var err error
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"AFTERPARTY_INVITATION_LEAD", &c.Leads.Invitation},
+		{"AFTERPARTY_REMINDER_LEAD", &c.Leads.Reminder},
+		{"AFTERPARTY_TEASER_LEAD", &c.Leads.Teaser},
+		{"AFTERPARTY_PUB_MAX_DELAY", &c.Leads.PubMaxDelay},
+	} {
+		if *d.dst, err = ParseLead(get(d.name)); err != nil {
+			return c, fmt.Errorf("%s: %v", d.name, err)
+		}
+	}
+	if c.MaxSendRate, err = strconv.ParseFloat(get("AFTERPARTY_MAX_SEND_RATE"), 64); err != nil || c.MaxSendRate < 0 {
+		return c, fmt.Errorf("AFTERPARTY_MAX_SEND_RATE %q must be a number of emails per second, 0 or more", get("AFTERPARTY_MAX_SEND_RATE"))
+	}
+	return c, nil
+}
+
+// ParseLead reads a lead time: "14d", "36h", "90m" or any Go duration.
+func ParseLead(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("%q is not a lead time (e.g. 14d, 36h, 90m)", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a lead time (e.g. 14d, 36h, 90m)", s)
+	}
+	return d, nil
+}
+
+// AWS loads the SDK configuration once. With local set (the CLI with no deployed
+// stack named), endpoints and credentials not given in the environment default to
+// the local stack, so `afterparty` works against `make stack` with no setup.
+func AWS(ctx context.Context, getenv Getenv, local bool, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	if local {
+		for _, v := range LocalAWS {
+			if _, ok := getenv(v.Name); ok {
+				continue
+			}
+			switch v.Name {
+			case "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2", "AWS_REGION":
+				os.Setenv(v.Name, v.Default)
+			}
+		}
+		if _, ok := getenv("AWS_ACCESS_KEY_ID"); !ok {
+			if _, ok := getenv("AWS_PROFILE"); !ok {
+				opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+			}
+		}
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cfg, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,310 @@
+// Package cycle runs the meeting cycle: for a message kind and a moment, it reads the
+// schedule, decides which meetings are due, and runs one campaign per due meeting.
+// Every scheduled function, `afterparty run` and the demo clock call Run.
+package cycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/afterparty/afterparty/shared/campaign"
+	"github.com/afterparty/afterparty/shared/config"
+	"github.com/afterparty/afterparty/shared/dynamo"
+	"github.com/afterparty/afterparty/shared/emails"
+	"github.com/afterparty/afterparty/shared/group"
+	"github.com/afterparty/afterparty/shared/icebreakers"
+	"github.com/afterparty/afterparty/shared/links"
+)
+
+// Runner holds what a run needs; build it once per process.
+type Runner struct {
+	Store    *dynamo.Store
+	SES      campaign.SES
+	Renderer *emails.Renderer
+	Links    links.Builder
+	Config   config.Config
+	Clock    func() time.Time // wall clock (claims, deadlines); planning uses the run's time
+	Log      *slog.Logger
+	Workers  int
+}
+
+// MeetingReport says what a run did for one meeting.
+type MeetingReport struct {
+	MeetingID string          `json:"meeting_id"`
+	Sent      bool            `json:"due"`
+	Reason    string          `json:"skipped_because,omitempty"`
+	Result    campaign.Result `json:"result"`
+}
+
+// Report says what a run did.
+type Report struct {
+	Kind     group.Kind      `json:"kind"`
+	At       time.Time       `json:"at"`
+	Meetings []MeetingReport `json:"meetings"`
+	Invalid  []string        `json:"invalid_rows,omitempty"`
+}
+
+// ReminderQuietPeriod keeps a reminder from following an invitation too closely
+// (a meeting added late): the reminder waits until the invitation is this old.
+const ReminderQuietPeriod = 24 * time.Hour
+
+// Handler is the Lambda handler for one kind: the EventBridge event's time is the
+// run's time, so a delayed or retried delivery plans as of when it was scheduled.
+func (r *Runner) Handler(kind group.Kind) func(context.Context, events.EventBridgeEvent) (Report, error) {
+	return func(ctx context.Context, ev events.EventBridgeEvent) (Report, error) {
+		at := ev.Time
+		if at.IsZero() {
+			at = r.Clock()
+		}
+		return r.Run(ctx, kind, at)
+	}
+}
+
+// Meetings reads and validates the schedule; rows with problems are returned
+// separately so the caller can skip them and say why.
+func (r *Runner) Meetings(ctx context.Context) ([]group.Meeting, map[string]group.Problems, error) {
+	rows, err := r.Store.ScheduleRows(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ms []group.Meeting
+	bad := map[string]group.Problems{}
+	for _, row := range rows {
+		m, problems := group.ParseMeeting(row, r.Config.TimeZone)
+		if len(problems) > 0 {
+			bad[m.ID] = problems
+			continue
+		}
+		ms = append(ms, m)
+	}
+	return ms, bad, nil
+}
+
+// Run sends kind for every meeting due at `at`.
+func (r *Runner) Run(ctx context.Context, kind group.Kind, at time.Time) (Report, error) {
+	rep := Report{Kind: kind, At: at}
+	meetings, bad, err := r.Meetings(ctx)
+	if err != nil {
+		return rep, err
+	}
+	for id, problems := range bad {
+		rep.Invalid = append(rep.Invalid, id)
+		for _, p := range problems {
+			r.Log.Warn("schedule row skipped: fix it and the next run picks it up", "meeting", id, "field", p.Field, "problem", p.Message)
+		}
+	}
+	engine := &campaign.Engine{Ledger: r.Store, SES: r.SES, Clock: r.Clock, Log: r.Log, Workers: r.Workers, MaxRate: r.Config.MaxSendRate}
+	var errs []error
+	for _, m := range meetings {
+		mr := MeetingReport{MeetingID: m.ID}
+		due, why := r.Config.Leads.Due(kind, m, at)
+		if due && kind == group.Reminder {
+			due, why = r.reminderQuiet(ctx, m, at)
+		}
+		if !due {
+			mr.Reason = why
+			rep.Meetings = append(rep.Meetings, mr)
+			continue
+		}
+		mr.Sent = true
+		res, err := r.runMeeting(ctx, engine, kind, m, at)
+		mr.Result = res
+		rep.Meetings = append(rep.Meetings, mr)
+		if err != nil {
+			r.Log.Error("campaign stopped", "meeting", m.ID, "kind", kind, "error", err)
+			errs = append(errs, fmt.Errorf("%s %s: %w", kind, m.ID, err))
+			if errors.Is(err, campaign.ErrPaused) {
+				break
+			}
+			continue
+		}
+		r.Log.Info("campaign run", "meeting", m.ID, "kind", kind, "sent", res.Sent, "already_done", res.Done,
+			"failed", res.Failed, "pending", res.Pending, "finished", res.Finished, "stopped", res.Stopped)
+	}
+	return rep, errors.Join(errs...)
+}
+
+func (r *Runner) reminderQuiet(ctx context.Context, m group.Meeting, at time.Time) (bool, string) {
+	inv, err := r.Store.Campaign(ctx, m.ID, string(group.Invitation))
+	if err != nil || inv.StartedAt.IsZero() {
+		return true, ""
+	}
+	if age := at.Sub(inv.StartedAt); age >= 0 && age < ReminderQuietPeriod {
+		return false, "the invitation went out less than a day ago"
+	}
+	return true, ""
+}
+
+func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind group.Kind, m group.Meeting, at time.Time) (campaign.Result, error) {
+	c, err := r.Store.StartCampaign(ctx, m.ID, string(kind), at)
+	if err != nil {
+		return campaign.Result{}, err
+	}
+	icebreaker := m.Icebreaker
+	if icebreaker == "" && (kind == group.Teaser || kind == group.Reminder) {
+		if icebreaker, err = r.Icebreaker(ctx, m); err != nil {
+			return campaign.Result{}, err
+		}
+	}
+	from, err := mail.ParseAddress(r.Config.From)
+	if err != nil {
+		return campaign.Result{}, fmt.Errorf("AFTERPARTY_FROM: %w", err)
+	}
+	job := campaign.Job{
+		MeetingID: m.ID,
+		Kind:      string(kind),
+		Resume:    c.Cursor,
+		From:      r.Config.From,
+		Page:      r.recipients(kind, m),
+		Render: func(_ context.Context, member group.Member) ([]byte, error) {
+			out, err := r.Renderer.Render(r.Message(kind, m, member, *from, icebreaker, at))
+			return out.Raw, err
+		},
+	}
+	return engine.Run(ctx, job)
+}
+
+// Icebreaker returns the meeting's question: the row's own, or one drawn from the
+// bank without repeats across meetings until the bank is used up, fixed once drawn.
+func (r *Runner) Icebreaker(ctx context.Context, m group.Meeting) (string, error) {
+	if m.Icebreaker != "" {
+		return m.Icebreaker, nil
+	}
+	used, err := r.Store.UsedIcebreakers(ctx)
+	if err != nil {
+		return "", err
+	}
+	if q, ok := used[m.ID]; ok {
+		return q, nil
+	}
+	taken := make(map[string]bool, len(used))
+	for _, q := range used {
+		taken[q] = true
+	}
+	return r.Store.AssignIcebreaker(ctx, m.ID, icebreakers.Pick(taken, m.ID))
+}
+
+// Message is everything a member's email of this kind says.
+func (r *Runner) Message(kind group.Kind, m group.Meeting, member group.Member, from mail.Address, icebreaker string, at time.Time) emails.Message {
+	return emails.Message{
+		Kind:       kind,
+		Group:      emails.Group{Name: r.Config.GroupName, From: from, Organizers: r.Config.Organizers},
+		Meeting:    m,
+		Member:     member,
+		Links:      MemberLinks(r.Links, m, member, at),
+		Icebreaker: icebreaker,
+		Now:        at,
+	}
+}
+
+// Link lifetimes.
+const (
+	AnswerLinkLife      = 30 * 24 * time.Hour      // after the meeting's end: the page can still say what was recorded
+	UnsubscribeLinkLife = 2 * 365 * 24 * time.Hour // from sending: unsubscribe must keep working for years
+)
+
+// MemberLinks builds the signed links of one member's email.
+func MemberLinks(b links.Builder, m group.Meeting, member group.Member, at time.Time) emails.Links {
+	answer := func(action string, extra url.Values) string {
+		path := "/" + action
+		if action == links.ActionCalendar {
+			path = "/invite.ics"
+		}
+		return b.URL(path, links.Claims{Member: member.ID, Meeting: m.ID, Action: action, Expires: m.End.Add(AnswerLinkLife)}, extra)
+	}
+	rsvp := func(a group.Answer) string { return answer(links.ActionRSVP, url.Values{"answer": {string(a)}}) }
+	unsub := b.URL("/unsubscribe", links.Claims{Member: member.ID, Action: links.ActionUnsubscribe, Expires: at.Add(UnsubscribeLinkLife)}, nil)
+	return emails.Links{
+		Yes:                 rsvp(group.Yes),
+		Maybe:               rsvp(group.Maybe),
+		No:                  rsvp(group.No),
+		Pub:                 answer(links.ActionPub, nil),
+		Unsubscribe:         unsub,
+		UnsubscribeOneClick: unsub,
+		Calendar:            answer(links.ActionCalendar, nil),
+		MeetingPage:         b.BaseURL + "/m/" + url.PathEscape(m.ID),
+	}
+}
+
+const pageSize = campaign.BatchSize
+
+// recipients pages through who is due for kind: every member for invitations and
+// reminders (with their RSVPs read in one batch for reminders), the Yes and Maybe
+// answers for teasers and pub emails.
+func (r *Runner) recipients(kind group.Kind, m group.Meeting) func(context.Context, string) (campaign.Batch, error) {
+	switch kind {
+	case group.Teaser, group.Pub:
+		return func(ctx context.Context, after string) (campaign.Batch, error) {
+			rsvps, next, err := r.Store.RSVPsPage(ctx, m.ID, after, pageSize)
+			if err != nil {
+				return campaign.Batch{}, err
+			}
+			var ids []string
+			byMember := map[string]group.RSVP{}
+			for _, a := range rsvps {
+				if a.Answer == group.Yes || a.Answer == group.Maybe {
+					ids = append(ids, a.MemberID)
+					byMember[a.MemberID] = a
+				}
+			}
+			members, err := r.Store.Members(ctx, ids)
+			if err != nil {
+				return campaign.Batch{}, err
+			}
+			b := campaign.Batch{Next: next}
+			for _, id := range ids {
+				a := byMember[id]
+				if mem, ok := members[id]; ok && group.Recipient(kind, mem, &a) {
+					b.Members = append(b.Members, mem)
+				}
+			}
+			return b, nil
+		}
+	default:
+		return func(ctx context.Context, after string) (campaign.Batch, error) {
+			members, next, err := r.Store.MembersPage(ctx, after, pageSize)
+			if err != nil {
+				return campaign.Batch{}, err
+			}
+			var answers map[string]group.RSVP
+			if kind == group.Reminder {
+				ids := make([]string, len(members))
+				for i, mem := range members {
+					ids[i] = mem.ID
+				}
+				if answers, err = r.Store.RSVPsOf(ctx, m.ID, ids); err != nil {
+					return campaign.Batch{}, err
+				}
+			}
+			b := campaign.Batch{Next: next}
+			for _, mem := range members {
+				var a *group.RSVP
+				if got, ok := answers[mem.ID]; ok {
+					a = &got
+				}
+				if group.Recipient(kind, mem, a) {
+					b.Members = append(b.Members, mem)
+				}
+			}
+			return b, nil
+		}
+	}
+}
+
+// FromDomain is the domain part of the From address, used for calendar UIDs.
+func FromDomain(from string) string {
+	if a, err := mail.ParseAddress(from); err == nil {
+		if i := strings.LastIndex(a.Address, "@"); i >= 0 {
+			return a.Address[i+1:]
+		}
+	}
+	return "afterparty.local"
+}

@@ -1,0 +1,287 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Send states in the ledger.
+const (
+	SendClaimed = "claimed" // a worker is sending it right now (until claim_until)
+	SendSent    = "sent"    // SES accepted it: never send again
+	SendFailed  = "failed"  // SES rejected the address: never retried automatically
+)
+
+// ErrClaimed is a claim that failed: the message is sent, failed, or being sent by
+// a live worker. Either way it is not this worker's to send.
+var ErrClaimed = errors.New("already sent or being sent")
+
+// SendRecord is one (meeting, message, member) entry of the send ledger.
+type SendRecord struct {
+	PK         string    `dynamodbav:"pk"`
+	SK         string    `dynamodbav:"sk"`
+	State      string    `dynamodbav:"state"`
+	ClaimUntil int64     `dynamodbav:"claim_until"` // unix ms; a stale claim may be taken over
+	Claims     int       `dynamodbav:"claims"`
+	SentAt     time.Time `dynamodbav:"sent_at,omitempty"`
+	MessageID  string    `dynamodbav:"message_id,omitempty"`
+	Error      string    `dynamodbav:"error,omitempty"`
+}
+
+// Member is the member id of the record.
+func (r SendRecord) Member() string { return r.SK }
+
+func ledgerPK(campaign string) string { return "SEND#" + campaign }
+
+// SendRecords reads the ledger entries of the given members for one campaign.
+func (s *Store) SendRecords(ctx context.Context, campaign string, memberIDs []string) (map[string]SendRecord, error) {
+	keys := make([]map[string]types.AttributeValue, len(memberIDs))
+	for i, id := range memberIDs {
+		keys[i] = key(ledgerPK(campaign), id)
+	}
+	out := make(map[string]SendRecord, len(memberIDs))
+	err := s.batchGet(ctx, keys, func(item map[string]types.AttributeValue) error {
+		var r SendRecord
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return err
+		}
+		out[r.SK] = r
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read send ledger %s: %w", campaign, err)
+	}
+	return out, nil
+}
+
+// ClaimSend takes the right to send campaign's message to a member until now+lease.
+// It succeeds only if no one has sent it and no live claim exists; a claim left by
+// a crashed worker expires and is taken over. One conditional write.
+func (s *Store) ClaimSend(ctx context.Context, campaign, memberID string, now time.Time, lease time.Duration) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.StateTable,
+		Key:                      key(ledgerPK(campaign), memberID),
+		UpdateExpression:         aws.String("SET #st = :claimed, claim_until = :until ADD claims :one"),
+		ConditionExpression:      aws.String("attribute_not_exists(pk) OR (#st = :claimed AND claim_until < :now)"),
+		ExpressionAttributeNames: map[string]string{"#st": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":claimed": &types.AttributeValueMemberS{Value: SendClaimed},
+			":until":   &types.AttributeValueMemberN{Value: fmt.Sprint(now.Add(lease).UnixMilli())},
+			":now":     &types.AttributeValueMemberN{Value: fmt.Sprint(now.UnixMilli())},
+			":one":     &types.AttributeValueMemberN{Value: "1"},
+		},
+	})
+	if isConditionFailed(err) {
+		return ErrClaimed
+	}
+	if err != nil {
+		return fmt.Errorf("claim send %s/%s: %w", campaign, memberID, err)
+	}
+	return nil
+}
+
+// MarkSent records that SES accepted the message: it will never be sent again.
+func (s *Store) MarkSent(ctx context.Context, campaign, memberID, messageID string, now time.Time) error {
+	return s.finish(ctx, campaign, memberID, SendSent, "message_id", messageID, now)
+}
+
+// MarkFailed records that SES rejected the member's address for this message.
+func (s *Store) MarkFailed(ctx context.Context, campaign, memberID, reason string, now time.Time) error {
+	return s.finish(ctx, campaign, memberID, SendFailed, "error", reason, now)
+}
+
+func (s *Store) finish(ctx context.Context, campaign, memberID, state, attr, value string, now time.Time) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.StateTable,
+		Key:                      key(ledgerPK(campaign), memberID),
+		UpdateExpression:         aws.String("SET #st = :state, sent_at = :now, #attr = :value REMOVE claim_until"),
+		ExpressionAttributeNames: map[string]string{"#st": "state", "#attr": attr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":state": &types.AttributeValueMemberS{Value: state},
+			":now":   &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+			":value": &types.AttributeValueMemberS{Value: value},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("mark %s %s/%s: %w", state, campaign, memberID, err)
+	}
+	return nil
+}
+
+// ReleaseClaim gives a claim back after a send that certainly did not happen (SES
+// answered with an error), so the next run retries it at once.
+func (s *Store) ReleaseClaim(ctx context.Context, campaign, memberID string) error {
+	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 &s.StateTable,
+		Key:                       key(ledgerPK(campaign), memberID),
+		ConditionExpression:       aws.String("#st = :claimed"),
+		ExpressionAttributeNames:  map[string]string{"#st": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":claimed": &types.AttributeValueMemberS{Value: SendClaimed}},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("release claim %s/%s: %w", campaign, memberID, err)
+	}
+	return nil
+}
+
+// LedgerPage reads up to limit ledger entries of a campaign after the cursor.
+func (s *Store) LedgerPage(ctx context.Context, campaign, after string, limit int) ([]SendRecord, string, error) {
+	items, next, err := s.queryPage(ctx, ledgerPK(campaign), "", after, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("read send ledger %s: %w", campaign, err)
+	}
+	out := make([]SendRecord, 0, len(items))
+	for _, item := range items {
+		var r SendRecord
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return nil, "", err
+		}
+		out = append(out, r)
+	}
+	return out, next, nil
+}
+
+// Campaign is the progress of one message kind for one meeting.
+type Campaign struct {
+	PK         string    `dynamodbav:"pk"`
+	SK         string    `dynamodbav:"sk"`
+	StartedAt  time.Time `dynamodbav:"started_at"`
+	Cursor     string    `dynamodbav:"cursor"`
+	Sweeps     int       `dynamodbav:"sweeps"`
+	LastRunAt  time.Time `dynamodbav:"last_run_at"`
+	LastError  string    `dynamodbav:"last_error,omitempty"`
+	Icebreaker string    `dynamodbav:"icebreaker,omitempty"`
+}
+
+func campaignSK(kind string) string { return "CAMPAIGN#" + kind }
+
+// Campaign reads a campaign's progress; a zero Campaign (StartedAt zero) if it never ran.
+func (s *Store) Campaign(ctx context.Context, meetingID, kind string) (Campaign, error) {
+	var c Campaign
+	err := s.get(ctx, meetingPK(meetingID), campaignSK(kind), &c)
+	if errors.Is(err, ErrNotFound) {
+		return Campaign{}, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("read campaign %s/%s: %w", meetingID, kind, err)
+	}
+	return c, nil
+}
+
+// StartCampaign records that a campaign began (the first time only) and returns it.
+func (s *Store) StartCampaign(ctx context.Context, meetingID, kind string, now time.Time) (Campaign, error) {
+	res, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        &s.StateTable,
+		Key:              key(meetingPK(meetingID), campaignSK(kind)),
+		UpdateExpression: aws.String("SET started_at = if_not_exists(started_at, :now), last_run_at = :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return Campaign{}, fmt.Errorf("start campaign %s/%s: %w", meetingID, kind, err)
+	}
+	var c Campaign
+	return c, attributevalue.UnmarshalMap(res.Attributes, &c)
+}
+
+// SaveCursor checkpoints a campaign after a batch whose sends are all confirmed.
+// An empty cursor means the sweep reached the end; the next run starts over (to pick
+// up members who joined since) and skips everyone the ledger says is done.
+func (s *Store) SaveCursor(ctx context.Context, meetingID, kind, cursor, lastError string) error {
+	update := "SET #c = :c, last_error = :e"
+	if cursor == "" {
+		update += " ADD sweeps :one"
+	}
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.StateTable,
+		Key:                      key(meetingPK(meetingID), campaignSK(kind)),
+		UpdateExpression:         aws.String(update),
+		ExpressionAttributeNames: map[string]string{"#c": "cursor"},
+		ExpressionAttributeValues: withOne(cursor == "", map[string]types.AttributeValue{
+			":c": &types.AttributeValueMemberS{Value: cursor},
+			":e": &types.AttributeValueMemberS{Value: lastError},
+		}),
+	})
+	if err != nil {
+		return fmt.Errorf("checkpoint campaign %s/%s: %w", meetingID, kind, err)
+	}
+	return nil
+}
+
+func withOne(add bool, v map[string]types.AttributeValue) map[string]types.AttributeValue {
+	if add {
+		v[":one"] = &types.AttributeValueMemberN{Value: "1"}
+	}
+	return v
+}
+
+const icebreakersPK = "ICEBREAKERS"
+
+// AssignIcebreaker gives a meeting its question from the bank once: the first
+// writer wins and everyone after gets the same question.
+func (s *Store) AssignIcebreaker(ctx context.Context, meetingID, question string) (string, error) {
+	item := key(icebreakersPK, meetingID)
+	item["question"] = &types.AttributeValueMemberS{Value: question}
+	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.StateTable, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if err == nil {
+		return question, nil
+	}
+	if !isConditionFailed(err) {
+		return "", fmt.Errorf("assign icebreaker to %s: %w", meetingID, err)
+	}
+	var got struct {
+		Question string `dynamodbav:"question"`
+	}
+	if err := s.get(ctx, icebreakersPK, meetingID, &got); err != nil {
+		return "", fmt.Errorf("read icebreaker of %s: %w", meetingID, err)
+	}
+	return got.Question, nil
+}
+
+// UsedIcebreakers is every bank question already given to a meeting, by meeting id.
+func (s *Store) UsedIcebreakers(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	after := ""
+	for {
+		items, next, err := s.queryPage(ctx, icebreakersPK, "", after, 0)
+		if err != nil {
+			return nil, fmt.Errorf("read used icebreakers: %w", err)
+		}
+		for _, item := range items {
+			var it struct {
+				SK       string `dynamodbav:"sk"`
+				Question string `dynamodbav:"question"`
+			}
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return nil, err
+			}
+			out[it.SK] = it.Question
+		}
+		if next == "" {
+			return out, nil
+		}
+		after = next
+	}
+}
+
+// CampaignID names the ledger of one message kind for one meeting.
+func CampaignID(meetingID, kind string) string { return meetingID + "#" + kind }
+
+// SplitCampaignID is CampaignID's inverse.
+func SplitCampaignID(id string) (meetingID, kind string) {
+	i := strings.LastIndex(id, "#")
+	if i < 0 {
+		return id, ""
+	}
+	return id[:i], id[i+1:]
+}

@@ -1,0 +1,157 @@
+// Package dynamo is afterparty's DynamoDB adapter: the schedule table (organizers'
+// rows, key meeting_id) and the state table (members, RSVPs, pub answers, the send
+// ledger and campaign progress, key pk+sk). Every write that must not race is a
+// single-item conditional write; nothing depends on TTL or transactions.
+//
+// State table layout (pk / sk):
+//
+//	MEMBERS             / <member id>             a member
+//	MEETING#<id>        / RSVP#<member id>        latest RSVP of a member
+//	MEETING#<id>        / PUB#<member id>         "I'm coming to the pub"
+//	MEETING#<id>        / CLICK#<time>#<member>   every recorded click, for the record
+//	MEETING#<id>        / CAMPAIGN#<kind>         a campaign's progress (cursor, counts)
+//	SEND#<id>#<kind>    / <member id>             the send ledger: claimed / sent / failed
+//	ICEBREAKERS         / <meeting id>            the question a meeting got from the bank
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// API is the part of the DynamoDB client the store uses, shaped like the SDK.
+type API interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+}
+
+var _ API = (*dynamodb.Client)(nil)
+
+// Store reads and writes both tables.
+type Store struct {
+	DB            API
+	ScheduleTable string
+	StateTable    string
+}
+
+// New makes a store over the two tables.
+func New(db API, scheduleTable, stateTable string) *Store {
+	return &Store{DB: db, ScheduleTable: scheduleTable, StateTable: stateTable}
+}
+
+// ErrNotFound is returned when an item does not exist.
+var ErrNotFound = errors.New("not found")
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: pk},
+		"sk": &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
+	res, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.StateTable, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return err
+	}
+	if res.Item == nil {
+		return ErrNotFound
+	}
+	return attributevalue.UnmarshalMap(res.Item, out)
+}
+
+// batchGet reads up to any number of state-table items by key, 100 at a time,
+// retrying unprocessed keys, and calls each for every item found.
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, each func(map[string]types.AttributeValue) error) error {
+	for start := 0; start < len(keys); start += 100 {
+		pending := keys[start:min(start+100, len(keys))]
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt > 0 {
+				if err := sleep(ctx, backoff(attempt)); err != nil {
+					return err
+				}
+			}
+			if attempt > 8 {
+				return fmt.Errorf("batch get: %d keys still unprocessed after retries", len(pending))
+			}
+			res, err := s.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+				s.StateTable: {Keys: pending, ConsistentRead: aws.Bool(true)},
+			}})
+			if err != nil {
+				return fmt.Errorf("batch get: %w", err)
+			}
+			for _, item := range res.Responses[s.StateTable] {
+				if err := each(item); err != nil {
+					return err
+				}
+			}
+			pending = res.UnprocessedKeys[s.StateTable].Keys
+		}
+	}
+	return nil
+}
+
+func backoff(attempt int) time.Duration {
+	d := 25 * time.Millisecond << min(attempt, 6)
+	return d
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// queryPage reads one page of a partition, from after (an sk, exclusive; "" for the
+// start) with sk beginning with prefix, and returns the next cursor ("" at the end).
+func (s *Store) queryPage(ctx context.Context, pk, prefix, after string, limit int) ([]map[string]types.AttributeValue, string, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              &s.StateTable,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":     &types.AttributeValueMemberS{Value: pk},
+			":prefix": &types.AttributeValueMemberS{Value: prefix},
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	if limit > 0 {
+		in.Limit = aws.Int32(int32(limit))
+	}
+	if after != "" {
+		in.ExclusiveStartKey = key(pk, after)
+	}
+	res, err := s.DB.Query(ctx, in)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if res.LastEvaluatedKey != nil {
+		if v, ok := res.LastEvaluatedKey["sk"].(*types.AttributeValueMemberS); ok {
+			next = v.Value
+		}
+	}
+	return res.Items, next, nil
+}

@@ -1,0 +1,174 @@
+// Package group is afterparty's domain: meetings, members, RSVPs and the message
+// plan of the meeting cycle. It knows nothing of DynamoDB, SES or HTTP.
+package group
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Kind is one family of message in the meeting cycle.
+type Kind string
+
+// The message kinds, in the order a meeting's cycle sends them.
+const (
+	Invitation Kind = "invitation"
+	Reminder   Kind = "reminder"
+	Teaser     Kind = "teaser"
+	Pub        Kind = "pub"
+)
+
+// Kinds lists every scheduled message kind: the one list the functions, the CLI and
+// the tests derive theirs from.
+var Kinds = []Kind{Invitation, Reminder, Teaser, Pub}
+
+// ParseKind turns a command-line or event name into a Kind.
+func ParseKind(s string) (Kind, bool) {
+	s = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), "s")
+	for _, k := range Kinds {
+		if string(k) == s {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// Meeting status values.
+const (
+	StatusScheduled = "scheduled"
+	StatusCancelled = "cancelled"
+)
+
+// Meeting is one validated row of the schedule.
+type Meeting struct {
+	ID           string
+	Title        string
+	Start        time.Time // in Location
+	End          time.Time // in Location
+	Location     *time.Location
+	Venue        string
+	VenueAddress string
+	Speaker      string
+	SpeakerIntro string
+	Topic        string
+	Icebreaker   string
+	PubName      string
+	PubAddress   string
+	PubURL       string
+	Capacity     int // 0: no limit
+	Status       string
+	Version      string // fingerprint of the row it was read from
+}
+
+// Cancelled reports whether organizers called the meeting off.
+func (m Meeting) Cancelled() bool { return m.Status == StatusCancelled }
+
+// HasPub reports whether the row says where the after-party is.
+func (m Meeting) HasPub() bool { return m.PubName != "" }
+
+// MapURL is where the pub is on a map: the row's pub_url, else an OpenStreetMap
+// search for its address (or its name); "" when the row names no pub.
+func (m Meeting) MapURL() string {
+	if m.PubURL != "" {
+		return m.PubURL
+	}
+	q := strings.Join(strings.Fields(m.PubAddress), " ")
+	if q == "" {
+		q = strings.Join(strings.Fields(m.PubName), " ")
+	}
+	if q == "" {
+		return ""
+	}
+	return "https://www.openstreetmap.org/search?query=" + url.QueryEscape(q)
+}
+
+// Member status values.
+const (
+	MemberActive       = "active"
+	MemberUnsubscribed = "unsubscribed"
+)
+
+// Member is one person on the group's list.
+type Member struct {
+	ID       string
+	Email    string
+	Name     string
+	Status   string
+	JoinedAt time.Time
+	Muted    []Kind // message kinds this member asked not to get
+}
+
+// Wants reports whether the member should get messages of kind k at all.
+func (m Member) Wants(k Kind) bool {
+	if m.Status != MemberActive {
+		return false
+	}
+	for _, muted := range m.Muted {
+		if muted == k {
+			return false
+		}
+	}
+	return true
+}
+
+// FirstName is what emails greet the member with.
+func (m Member) FirstName() string {
+	name := strings.TrimSpace(m.Name)
+	if last, first, ok := strings.Cut(name, ","); ok && strings.TrimSpace(first) != "" && strings.TrimSpace(last) != "" {
+		name = strings.TrimSpace(first) // "Hopper, Grace"
+	}
+	if name == "" {
+		return "there"
+	}
+	return strings.Fields(name)[0]
+}
+
+// NormalizeEmail is the form addresses are compared and keyed in.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// MemberID is the stable, non-reversible-at-a-glance id a member is keyed and linked by.
+// It derives from the normalized address, so importing the same person twice, in any
+// letter case, finds the same member.
+func MemberID(email string) string {
+	sum := sha256.Sum256([]byte(NormalizeEmail(email)))
+	return "m" + hex.EncodeToString(sum[:10])
+}
+
+// Answer is a member's RSVP.
+type Answer string
+
+// RSVP answers.
+const (
+	Yes   Answer = "yes"
+	No    Answer = "no"
+	Maybe Answer = "maybe"
+)
+
+// ParseAnswer accepts an answer from a link or form.
+func ParseAnswer(s string) (Answer, bool) {
+	switch a := Answer(strings.ToLower(strings.TrimSpace(s))); a {
+	case Yes, No, Maybe:
+		return a, true
+	}
+	return "", false
+}
+
+// RSVP is a member's latest answer for one meeting.
+type RSVP struct {
+	MeetingID  string
+	MemberID   string
+	Answer     Answer
+	AnsweredAt time.Time
+	Changes    int // how many times the member answered
+}
+
+// PubAnswer records that a member is coming to the after-party.
+type PubAnswer struct {
+	MeetingID  string
+	MemberID   string
+	Coming     bool
+	AnsweredAt time.Time
+}

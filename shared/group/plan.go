@@ -1,0 +1,83 @@
+package group
+
+import (
+	"fmt"
+	"time"
+)
+
+// LeadTimes says when each message of a meeting's cycle is due. It is the one
+// definition the functions, the CLI and the template's parameters feed.
+type LeadTimes struct {
+	Invitation  time.Duration // before start; a meeting added later is invited at once
+	Reminder    time.Duration // before start
+	Teaser      time.Duration // before start
+	PubMaxDelay time.Duration // after the end, the pub email is no longer sent
+}
+
+// DefaultLeadTimes are DESIGN.md's defaults.
+var DefaultLeadTimes = LeadTimes{
+	Invitation:  14 * 24 * time.Hour,
+	Reminder:    48 * time.Hour,
+	Teaser:      24 * time.Hour,
+	PubMaxDelay: 3 * time.Hour,
+}
+
+// Window is when a message of one kind may go out for one meeting: from Opens
+// (inclusive) to Closes (exclusive).
+type Window struct {
+	Opens, Closes time.Time
+}
+
+// Window returns when kind k is due for meeting m.
+func (l LeadTimes) Window(k Kind, m Meeting) Window {
+	switch k {
+	case Invitation:
+		return Window{m.Start.Add(-l.Invitation), m.Start}
+	case Reminder:
+		return Window{m.Start.Add(-l.Reminder), m.Start}
+	case Teaser:
+		return Window{m.Start.Add(-l.Teaser), m.Start}
+	case Pub:
+		return Window{m.End, m.End.Add(l.PubMaxDelay)}
+	}
+	return Window{}
+}
+
+// Due reports whether kind k should be sent for m at now, and if not, why not in
+// words an organizer understands.
+func (l LeadTimes) Due(k Kind, m Meeting, now time.Time) (bool, string) {
+	if m.Cancelled() {
+		return false, "the meeting is cancelled"
+	}
+	w := l.Window(k, m)
+	switch {
+	case now.Before(w.Opens):
+		return false, fmt.Sprintf("not due until %s", w.Opens.In(m.Location).Format("Mon 2 Jan 2006 15:04 MST"))
+	case !now.Before(w.Closes):
+		if k == Pub {
+			return false, "too late: the meeting ended more than " + l.PubMaxDelay.String() + " ago"
+		}
+		return false, "the meeting has started"
+	case k == Pub && !m.HasPub():
+		return false, "no pub_name in the schedule"
+	}
+	return true, ""
+}
+
+// Recipient reports whether a member with the given RSVP (nil: no answer yet) gets
+// kind k: invitations go to every active member, reminders to all but those who said
+// No, teasers and pub emails to those who said Yes or Maybe.
+func Recipient(k Kind, m Member, r *RSVP) bool {
+	if !m.Wants(k) {
+		return false
+	}
+	switch k {
+	case Invitation:
+		return true
+	case Reminder:
+		return r == nil || r.Answer != No
+	case Teaser, Pub:
+		return r != nil && (r.Answer == Yes || r.Answer == Maybe)
+	}
+	return false
+}

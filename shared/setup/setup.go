@@ -1,0 +1,117 @@
+// Package setup wires afterparty's parts together from its configuration: the one
+// place every function main and the CLI build their clients, signer, renderer,
+// runner and site from.
+package setup
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/afterparty/afterparty/shared/config"
+	"github.com/afterparty/afterparty/shared/cycle"
+	"github.com/afterparty/afterparty/shared/dynamo"
+	"github.com/afterparty/afterparty/shared/emails"
+	"github.com/afterparty/afterparty/shared/links"
+	"github.com/afterparty/afterparty/shared/web"
+)
+
+// App is everything built from one configuration.
+type App struct {
+	Config config.Config
+	AWS    aws.Config
+	Store  *dynamo.Store
+	SES    *sesv2.Client
+	Signer *links.Signer
+	Runner *cycle.Runner
+	Site   *web.Site
+	Log    *slog.Logger
+}
+
+// Logger is the JSON logger every program uses: member ids, never addresses.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// New builds the app. local says whether unset AWS endpoints default to the local
+// stack (the CLI) or to AWS (the Lambda functions).
+func New(ctx context.Context, getenv config.Getenv, local bool, log *slog.Logger) (*App, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.AWS(ctx, getenv, local)
+	if err != nil {
+		return nil, err
+	}
+	return FromConfig(ctx, cfg, awsCfg, log)
+}
+
+// FromConfig builds the app from a loaded configuration.
+func FromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, log *slog.Logger) (*App, error) {
+	if log == nil {
+		log = Logger()
+	}
+	signer, err := Signer(ctx, cfg, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	renderer, err := emails.NewRenderer()
+	if err != nil {
+		return nil, fmt.Errorf("load email templates: %w", err)
+	}
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.ScheduleTable, cfg.StateTable)
+	ses := sesv2.NewFromConfig(awsCfg)
+	b := links.Builder{BaseURL: cfg.BaseURL, Signer: signer}
+	a := &App{
+		Config: cfg, AWS: awsCfg, Store: store, SES: ses, Signer: signer, Log: log,
+		Runner: &cycle.Runner{Store: store, SES: ses, Renderer: renderer, Links: b, Config: cfg, Clock: time.Now, Log: log},
+	}
+	cal, err := newCalendar(a.Runner)
+	if err != nil {
+		return nil, err
+	}
+	a.Site = &web.Site{Store: store, Signer: signer, Calendar: cal, GroupName: cfg.GroupName, TimeZone: cfg.TimeZone, Clock: time.Now, Log: log}
+	return a, nil
+}
+
+// Signer builds the link signer: in AWS from the Secrets Manager secret (its current
+// version signs, its previous version is still accepted, so rotation never breaks a
+// link already sent), locally from AFTERPARTY_LINK_SECRET.
+func Signer(ctx context.Context, cfg config.Config, awsCfg aws.Config) (*links.Signer, error) {
+	if cfg.LinkSecretARN == "" {
+		return links.NewSigner("local", cfg.LinkSecret)
+	}
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	cur, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &cfg.LinkSecretARN})
+	if err != nil {
+		return nil, fmt.Errorf("read link-signing secret: %w", err)
+	}
+	s, err := links.NewSigner(keyID(cur.VersionId), []byte(aws.ToString(cur.SecretString)))
+	if err != nil {
+		return nil, err
+	}
+	prev, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &cfg.LinkSecretARN, VersionStage: aws.String("AWSPREVIOUS")})
+	if err == nil {
+		s.Accept(keyID(prev.VersionId), []byte(aws.ToString(prev.SecretString)))
+	}
+	return s, nil
+}
+
+func keyID(version *string) string {
+	v := aws.ToString(version)
+	if len(v) > 8 {
+		v = v[:8]
+	}
+	if v == "" {
+		v = "k0"
+	}
+	return v
+}

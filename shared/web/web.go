@@ -1,0 +1,423 @@
+// Package web is the member-facing site: RSVP, pub and unsubscribe pages reached
+// from signed links, the public meeting page and the group's calendar feed. A GET
+// never records anything (mail scanners fetch every link); only a POST does. The same
+// net/http handler runs in the Lambda (behind aws-lambda-go-api-proxy) and in
+// `afterparty serve`.
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/afterparty/afterparty/shared/dynamo"
+	"github.com/afterparty/afterparty/shared/group"
+	"github.com/afterparty/afterparty/shared/links"
+)
+
+// Store is what the pages read and write, shaped like shared/dynamo's Store.
+type Store interface {
+	ScheduleRow(ctx context.Context, meetingID string) (group.Row, error)
+	ScheduleRows(ctx context.Context) ([]group.Row, error)
+	Member(ctx context.Context, id string) (group.Member, error)
+	RSVP(ctx context.Context, meetingID, memberID string) (group.RSVP, error)
+	SetRSVP(ctx context.Context, meetingID, memberID string, a group.Answer, now time.Time) (group.RSVP, error)
+	PubAnswer(ctx context.Context, meetingID, memberID string) (group.PubAnswer, error)
+	SetPubAnswer(ctx context.Context, meetingID, memberID string, coming bool, now time.Time) error
+	SetMemberStatus(ctx context.Context, id, status string, now time.Time) error
+}
+
+var _ Store = (*dynamo.Store)(nil)
+
+// Calendar renders .ics files for the site; shared/ical's adapter satisfies it.
+type Calendar interface {
+	MemberInvite(m group.Meeting, member group.Member, now time.Time) ([]byte, error)
+	Feed(ms []group.Meeting, now time.Time) ([]byte, error)
+}
+
+// Site serves the pages.
+type Site struct {
+	Store     Store
+	Signer    *links.Signer
+	Calendar  Calendar
+	GroupName string
+	TimeZone  string
+	Clock     func() time.Time
+	Log       *slog.Logger
+	// PubLinkLife is how long after a meeting's end the pub link still records.
+	PubLinkLife time.Duration
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pages = func() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"when":       when,
+		"local":      func(t time.Time, m group.Meeting) string { return t.In(m.Location).Format("Mon 2 Jan 15:04 MST") },
+		"answerText": answerText,
+	}
+	base := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/meeting.html"))
+	out := map[string]*template.Template{}
+	for _, name := range []string{"rsvp", "pub", "unsubscribe", "page", "error"} {
+		out[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html"))
+	}
+	return out
+}()
+
+func when(m group.Meeting) string {
+	start, end := m.Start.In(m.Location), m.End.In(m.Location)
+	if start.YearDay() == end.YearDay() && start.Year() == end.Year() {
+		return start.Format("Monday 2 January 2006, 15:04") + "–" + end.Format("15:04 MST")
+	}
+	return start.Format("Mon 2 Jan 2006 15:04") + " – " + end.Format("Mon 2 Jan 2006 15:04 MST")
+}
+
+func answerText(a group.Answer) string {
+	switch a {
+	case group.Yes:
+		return "Yes, I'm coming"
+	case group.Maybe:
+		return "Maybe"
+	case group.No:
+		return "No, not this time"
+	}
+	return string(a)
+}
+
+// Handler routes the site.
+func (s *Site) Handler() http.Handler {
+	if s.Clock == nil {
+		s.Clock = time.Now
+	}
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	if s.PubLinkLife == 0 {
+		s.PubLinkLife = 24 * time.Hour
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /rsvp", s.rsvp)
+	mux.HandleFunc("POST /rsvp", s.rsvp)
+	mux.HandleFunc("GET /pub", s.pub)
+	mux.HandleFunc("POST /pub", s.pub)
+	mux.HandleFunc("GET /unsubscribe", s.unsubscribe)
+	mux.HandleFunc("POST /unsubscribe", s.unsubscribe)
+	mux.HandleFunc("GET /invite.ics", s.invite)
+	mux.HandleFunc("GET /m/{id}", s.meetingPage)
+	mux.HandleFunc("GET /calendar.ics", s.feed)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/calendar.ics", http.StatusFound) })
+	return securityHeaders(mux)
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+type view struct {
+	Title    string
+	Group    string
+	Message  string
+	Token    string
+	Meeting  group.Meeting
+	Member   group.Member
+	RSVP     *group.RSVP
+	Recorded bool
+	Closed   string
+	Choices  []choice
+	Coming   bool
+	MapURL   string
+	Active   bool
+}
+
+type choice struct {
+	Value   group.Answer
+	Label   string
+	Checked bool
+}
+
+func (s *Site) render(w http.ResponseWriter, status int, page string, v view) {
+	v.Group = s.GroupName
+	var buf bytes.Buffer
+	if err := pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.Log.Error("render page", "page", page, "error", err)
+		http.Error(w, "Something went wrong on our side. Nothing was recorded.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (s *Site) fail(w http.ResponseWriter, status int, title, message string) {
+	s.render(w, status, "error", view{Title: title, Message: message})
+}
+
+// claims verifies the request's token for action and answers with the right page
+// when it does not hold: 400 damaged, 403 forged or for another action, 410 expired.
+func (s *Site) claims(w http.ResponseWriter, r *http.Request, action string) (links.Claims, string, bool) {
+	token := r.FormValue("t")
+	if token == "" {
+		s.fail(w, http.StatusBadRequest, "This link is incomplete", "The link has no token. Please use the whole link from your email; some mail programs split long links.")
+		return links.Claims{}, "", false
+	}
+	c, err := s.Signer.Verify(token, s.Clock())
+	switch {
+	case errors.Is(err, links.ErrExpired):
+		s.fail(w, http.StatusGone, "This link has expired", "Links in our emails stop working some time after the meeting. The newest email from us has a fresh one.")
+		return c, "", false
+	case errors.Is(err, links.ErrMalformed):
+		s.fail(w, http.StatusBadRequest, "This link is damaged", "The link is incomplete or damaged. Please use the whole link from your email.")
+		return c, "", false
+	case err != nil:
+		s.Log.Warn("rejected link", "reason", err.Error(), "path", r.URL.Path)
+		s.fail(w, http.StatusForbidden, "This link is not valid", "The link does not match one we sent. Please use the link from your email, unchanged.")
+		return c, "", false
+	case c.Action != action:
+		s.fail(w, http.StatusForbidden, "This link is for something else", "This link cannot be used here. Please use the matching button in your email.")
+		return c, "", false
+	}
+	return c, token, true
+}
+
+func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group.Meeting, bool) {
+	row, err := s.Store.ScheduleRow(r.Context(), id)
+	if errors.Is(err, dynamo.ErrNotFound) {
+		s.fail(w, http.StatusNotFound, "Meeting not found", "We can't find this meeting any more: the organizers may have removed it.")
+		return group.Meeting{}, false
+	}
+	if err != nil {
+		s.Log.Error("read meeting", "meeting", id, "error", err)
+		s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not reach our records just now. Please try again in a minute.")
+		return group.Meeting{}, false
+	}
+	m, problems := group.ParseMeeting(row, s.TimeZone)
+	if len(problems) > 0 {
+		s.Log.Warn("meeting row invalid", "meeting", id, "problems", len(problems))
+		s.fail(w, http.StatusServiceUnavailable, "This meeting is being updated", "The organizers are updating this meeting's details. Please try again later.")
+		return group.Meeting{}, false
+	}
+	return m, true
+}
+
+func (s *Site) member(w http.ResponseWriter, r *http.Request, id string) (group.Member, bool) {
+	m, err := s.Store.Member(r.Context(), id)
+	if errors.Is(err, dynamo.ErrNotFound) {
+		s.fail(w, http.StatusNotFound, "We don't know you (any more)", "This link belongs to someone who is no longer on the group's list.")
+		return m, false
+	}
+	if err != nil {
+		s.Log.Error("read member", "member", id, "error", err)
+		s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not reach our records just now. Please try again in a minute.")
+		return m, false
+	}
+	return m, true
+}
+
+func (s *Site) rsvp(w http.ResponseWriter, r *http.Request) {
+	c, token, ok := s.claims(w, r, links.ActionRSVP)
+	if !ok {
+		return
+	}
+	m, ok := s.meeting(w, r, c.Meeting)
+	if !ok {
+		return
+	}
+	member, ok := s.member(w, r, c.Member)
+	if !ok {
+		return
+	}
+	v := view{Title: "RSVP: " + m.Title, Token: token, Meeting: m, Member: member}
+	now := s.Clock()
+	switch {
+	case m.Cancelled():
+		v.Closed = "This meeting has been cancelled, so answers are closed. Sorry! We hope to see you at the next one."
+	case !now.Before(m.Start):
+		v.Closed = "This meeting has already started, so answers are closed. See you at the next one!"
+	}
+	current, err := s.Store.RSVP(r.Context(), m.ID, member.ID)
+	if err == nil {
+		v.RSVP = &current
+	} else if !errors.Is(err, dynamo.ErrNotFound) {
+		s.Log.Error("read RSVP", "meeting", m.ID, "member", member.ID, "error", err)
+	}
+	wanted, valid := group.ParseAnswer(r.FormValue("answer"))
+	if r.Method == http.MethodPost {
+		switch {
+		case v.Closed != "":
+			s.render(w, http.StatusConflict, "rsvp", s.withChoices(v, wanted))
+			return
+		case !valid:
+			s.fail(w, http.StatusBadRequest, "Please choose an answer", "Pick Yes, Maybe or No and press the button.")
+			return
+		}
+		got, err := s.Store.SetRSVP(r.Context(), m.ID, member.ID, wanted, now)
+		if err != nil {
+			s.Log.Error("record RSVP", "meeting", m.ID, "member", member.ID, "error", err)
+			s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not record your answer just now. Please try again in a minute.")
+			return
+		}
+		s.Log.Info("RSVP recorded", "meeting", m.ID, "member", member.ID, "answer", got.Answer)
+		v.RSVP, v.Recorded = &got, true
+	}
+	s.render(w, http.StatusOK, "rsvp", s.withChoices(v, wanted))
+}
+
+func (s *Site) withChoices(v view, wanted group.Answer) view {
+	selected := wanted
+	if v.Recorded || selected == "" {
+		if v.RSVP != nil {
+			selected = v.RSVP.Answer
+		}
+	}
+	for _, a := range []group.Answer{group.Yes, group.Maybe, group.No} {
+		v.Choices = append(v.Choices, choice{Value: a, Label: answerText(a), Checked: a == selected})
+	}
+	return v
+}
+
+func (s *Site) pub(w http.ResponseWriter, r *http.Request) {
+	c, token, ok := s.claims(w, r, links.ActionPub)
+	if !ok {
+		return
+	}
+	m, ok := s.meeting(w, r, c.Meeting)
+	if !ok {
+		return
+	}
+	member, ok := s.member(w, r, c.Member)
+	if !ok {
+		return
+	}
+	v := view{Title: "After-party: " + m.Title, Token: token, Meeting: m, Member: member, MapURL: m.MapURL()}
+	now := s.Clock()
+	switch {
+	case m.Cancelled():
+		v.Closed = "This meeting has been cancelled, and so has its after-party."
+	case !m.HasPub():
+		v.Closed = "The organizers haven't said where the after-party is yet."
+	case now.After(m.End.Add(s.PubLinkLife)):
+		v.Closed = "This after-party is over. See you at the next one!"
+	}
+	if a, err := s.Store.PubAnswer(r.Context(), m.ID, member.ID); err == nil {
+		v.Coming = a.Coming
+	}
+	if r.Method == http.MethodPost {
+		if v.Closed != "" {
+			s.render(w, http.StatusConflict, "pub", v)
+			return
+		}
+		coming := r.FormValue("coming") != "no"
+		if err := s.Store.SetPubAnswer(r.Context(), m.ID, member.ID, coming, now); err != nil {
+			s.Log.Error("record pub answer", "meeting", m.ID, "member", member.ID, "error", err)
+			s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not record your answer just now. Please try again in a minute.")
+			return
+		}
+		s.Log.Info("pub answer recorded", "meeting", m.ID, "member", member.ID, "coming", coming)
+		v.Coming, v.Recorded = coming, true
+	}
+	s.render(w, http.StatusOK, "pub", v)
+}
+
+func (s *Site) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	c, token, ok := s.claims(w, r, links.ActionUnsubscribe)
+	if !ok {
+		return
+	}
+	member, ok := s.member(w, r, c.Member)
+	if !ok {
+		return
+	}
+	v := view{Title: "Unsubscribe", Token: token, Member: member, Active: member.Status == group.MemberActive}
+	if r.Method == http.MethodPost {
+		// RFC 8058 one-click: the mail client POSTs List-Unsubscribe=One-Click to the
+		// List-Unsubscribe URL. The page's button posts action=unsubscribe.
+		status := group.MemberUnsubscribed
+		if r.FormValue("action") == "resubscribe" {
+			status = group.MemberActive
+		}
+		if err := s.Store.SetMemberStatus(r.Context(), member.ID, status, s.Clock()); err != nil {
+			s.Log.Error("set member status", "member", member.ID, "error", err)
+			s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not update your subscription just now. Please try again in a minute.")
+			return
+		}
+		s.Log.Info("member status changed", "member", member.ID, "status", status, "one_click", r.FormValue("List-Unsubscribe") == "One-Click")
+		v.Active, v.Recorded = status == group.MemberActive, true
+	}
+	s.render(w, http.StatusOK, "unsubscribe", v)
+}
+
+func (s *Site) invite(w http.ResponseWriter, r *http.Request) {
+	c, _, ok := s.claims(w, r, links.ActionCalendar)
+	if !ok {
+		return
+	}
+	m, ok := s.meeting(w, r, c.Meeting)
+	if !ok {
+		return
+	}
+	member, ok := s.member(w, r, c.Member)
+	if !ok {
+		return
+	}
+	body, err := s.Calendar.MemberInvite(m, member, s.Clock())
+	if err != nil {
+		s.Log.Error("render invite", "meeting", m.ID, "error", err)
+		s.fail(w, http.StatusInternalServerError, "Something went wrong", "We could not make the calendar file. Please try again later.")
+		return
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="invite.ics"`)
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Write(body)
+}
+
+func (s *Site) meetingPage(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.meeting(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	s.render(w, http.StatusOK, "page", view{Title: m.Title, Meeting: m})
+}
+
+// FeedWindow is how far back the calendar feed reaches.
+const FeedWindow = 90 * 24 * time.Hour
+
+func (s *Site) feed(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.Store.ScheduleRows(r.Context())
+	if err != nil {
+		s.Log.Error("read schedule", "error", err)
+		http.Error(w, "schedule unavailable, try again later", http.StatusServiceUnavailable)
+		return
+	}
+	now := s.Clock()
+	var ms []group.Meeting
+	for _, row := range rows {
+		m, problems := group.ParseMeeting(row, s.TimeZone)
+		if len(problems) == 0 && m.End.After(now.Add(-FeedWindow)) {
+			ms = append(ms, m)
+		}
+	}
+	body, err := s.Calendar.Feed(ms, now)
+	if err != nil {
+		s.Log.Error("render feed", "error", err)
+		http.Error(w, "calendar unavailable, try again later", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=900")
+	w.Write(body)
+}
