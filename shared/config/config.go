@@ -152,32 +152,46 @@ func ParseLead(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// Endpoints are where the DynamoDB and SES clients connect; empty means the SDK's
+// own choice (its AWS_ENDPOINT_URL_* variables, else AWS).
+type Endpoints struct {
+	DynamoDB string
+	SESv2    string
+}
+
 // AWS loads the SDK configuration once. With local set (the CLI with no deployed
 // stack named), endpoints and credentials not given in the environment default to
 // the local stack, so `afterparty` works against `make stack` with no setup.
-func AWS(ctx context.Context, getenv Getenv, local bool, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+func AWS(ctx context.Context, getenv Getenv, local bool, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, Endpoints, error) {
 	if getenv == nil {
 		getenv = os.LookupEnv
 	}
+	var ep Endpoints
 	if local {
-		for _, v := range LocalAWS {
-			if _, ok := getenv(v.Name); ok {
-				continue
+		pick := func(name string) string {
+			if v, ok := getenv(name); ok && v != "" {
+				return v
 			}
-			switch v.Name {
-			case "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2", "AWS_REGION":
-				os.Setenv(v.Name, v.Default)
+			for _, v := range LocalAWS {
+				if v.Name == name {
+					return v.Default
+				}
 			}
+			return ""
 		}
-		if _, ok := getenv("AWS_ACCESS_KEY_ID"); !ok {
-			if _, ok := getenv("AWS_PROFILE"); !ok {
-				opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-			}
+		ep = Endpoints{DynamoDB: pick("AWS_ENDPOINT_URL_DYNAMODB"), SESv2: pick("AWS_ENDPOINT_URL_SESV2")}
+		if _, ok := getenv("AWS_REGION"); !ok {
+			opts = append(opts, awsconfig.WithRegion(pick("AWS_REGION")))
+		}
+		_, hasKey := getenv("AWS_ACCESS_KEY_ID")
+		_, hasProfile := getenv("AWS_PROFILE")
+		if !hasKey && !hasProfile {
+			opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
 		}
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return cfg, fmt.Errorf("load AWS configuration: %w", err)
+		return cfg, ep, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return cfg, nil
+	return cfg, ep, nil
 }

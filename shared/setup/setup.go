@@ -47,15 +47,15 @@ func New(ctx context.Context, getenv config.Getenv, local bool, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := config.AWS(ctx, getenv, local)
+	awsCfg, endpoints, err := config.AWS(ctx, getenv, local)
 	if err != nil {
 		return nil, err
 	}
-	return FromConfig(ctx, cfg, awsCfg, log)
+	return FromConfig(ctx, cfg, awsCfg, endpoints, log)
 }
 
 // FromConfig builds the app from a loaded configuration.
-func FromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, log *slog.Logger) (*App, error) {
+func FromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, ep config.Endpoints, log *slog.Logger) (*App, error) {
 	if log == nil {
 		log = Logger()
 	}
@@ -67,8 +67,16 @@ func FromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, log *
 	if err != nil {
 		return nil, fmt.Errorf("load email templates: %w", err)
 	}
-	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.ScheduleTable, cfg.StateTable)
-	ses := sesv2.NewFromConfig(awsCfg)
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if ep.DynamoDB != "" {
+			o.BaseEndpoint = &ep.DynamoDB
+		}
+	}), cfg.ScheduleTable, cfg.StateTable)
+	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) {
+		if ep.SESv2 != "" {
+			o.BaseEndpoint = &ep.SESv2
+		}
+	})
 	b := links.Builder{BaseURL: cfg.BaseURL, Signer: signer}
 	a := &App{
 		Config: cfg, AWS: awsCfg, Store: store, SES: ses, Signer: signer, Log: log,
