@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/afterparty/afterparty/infra/localstack"
+)
+
+func TestMain(m *testing.M) { os.Exit(localstack.Run(m)) }
+
+// cli builds the real binary once and runs it against the stack with env.
+type cli struct {
+	bin string
+	env []string
+	dir string
+}
+
+func newCLI(t *testing.T) cli {
+	t.Helper()
+	stack := localstack.Get(t)
+	schedule, state := stack.NewTables(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "afterparty")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	env := append(os.Environ(), stack.Env(schedule, state)...)
+	env = append(env, "AFTERPARTY_TIME_ZONE=Europe/London", "AFTERPARTY_LINK_SECRET=cli-test-secret-cli-test-secret")
+	return cli{bin: bin, env: env, dir: dir}
+}
+
+func (c cli) run(t *testing.T, args ...string) (stdout, stderr string, ok bool) {
+	t.Helper()
+	cmd := exec.Command(c.bin, args...)
+	cmd.Env = c.env
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if err != nil {
+		if _, exit := err.(*exec.ExitError); !exit {
+			t.Fatalf("afterparty %v: %v", args, err)
+		}
+	}
+	return o.String(), e.String(), err == nil
+}
+
+func (c cli) file(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(c.dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const goodSchedule = `meetings:
+  - meeting_id: 2031-05-08
+    title: "Postgres, Go & the pub"
+    starts_at: 2031-05-08T18:30
+    duration_minutes: 150
+    venue: The Hall
+    venue_address: 1 Main St
+    speaker: Rob
+    speaker_intro: Rob keeps bees.
+    pub_name: The Crown
+    pub_address: 2 High St
+    capacity: 40
+`
+
+func TestScheduleValidateNamesEveryProblem(t *testing.T) {
+	c := newCLI(t)
+	bad := c.file(t, "bad.yaml", `meetings:
+  - meeting_id: jan
+    starts_at: tomorrow evening
+    capacity: -3
+    time_zone: Mars/Base
+  - meeting_id: feb
+    title: ok
+    starts_at: 2031-02-10T18:30
+    ends_at: 2031-02-10T17:00
+    pub_address: 1 Pub Lane
+  - meeting_id: feb
+    title: twice
+    starts_at: 2031-02-11T18:30
+`)
+	_, stderr, ok := c.run(t, "schedule", "validate", bad)
+	if ok {
+		t.Fatal("validate accepted a bad schedule")
+	}
+	for _, want := range []string{"jan: title: is required", "jan: starts_at:", "jan: capacity:", "jan: time_zone:", "feb: ends_at:", "feb: pub_name:", "feb: meeting_id: is used by more than one"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, stderr)
+		}
+	}
+	// apply refuses the same file and writes nothing.
+	if _, _, ok := c.run(t, "schedule", "apply", bad); ok {
+		t.Fatal("apply accepted a bad schedule")
+	}
+	out, _, _ := c.run(t, "schedule", "list")
+	if strings.Contains(out, "jan") || strings.Contains(out, "feb") {
+		t.Fatalf("apply of a bad file wrote rows:\n%s", out)
+	}
+}
+
+func TestCLIEndToEnd(t *testing.T) {
+	c := newCLI(t)
+	sched := c.file(t, "schedule.yaml", goodSchedule)
+	if out, errOut, ok := c.run(t, "schedule", "validate", sched); !ok || !strings.Contains(out, "no problems") {
+		t.Fatalf("validate: %s %s", out, errOut)
+	}
+	out, errOut, ok := c.run(t, "schedule", "apply", sched)
+	if !ok || !strings.Contains(out, "1 created") {
+		t.Fatalf("apply: %s %s", out, errOut)
+	}
+	if out, _, _ = c.run(t, "schedule", "apply", sched); !strings.Contains(out, "1 unchanged") {
+		t.Fatalf("second apply should change nothing: %s", out)
+	}
+	if out, _, _ = c.run(t, "schedule", "list"); !strings.Contains(out, "2031-05-08") || !strings.Contains(out, "Thu 2031-05-08 18:30 BST") {
+		t.Fatalf("list: %s", out)
+	}
+
+	members := c.file(t, "members.csv", "email,name\nAda@CLI.example,Ada\nbroken\"line,x\ngrace@cli.example,Grace\nada@cli.example,Ada dup\n")
+	out, errOut, ok = c.run(t, "members", "import", members)
+	if ok {
+		t.Fatal("import with a broken line must exit non-zero")
+	}
+	if !strings.Contains(out, "2 added") || !strings.Contains(errOut, "members.csv:3:") || !strings.Contains(errOut, "members.csv:5:") {
+		t.Fatalf("import: out %q err %q", out, errOut)
+	}
+	if out, _, _ = c.run(t, "members", "import", members); !strings.Contains(out, "0 added, 2 already members") {
+		t.Fatalf("re-import must add no one: %s", out)
+	}
+
+	out, errOut, ok = c.run(t, "run", "invitations", "--at", "2031-04-24T18:30:00+01:00")
+	if !ok || !strings.Contains(out, "2031-05-08") {
+		t.Fatalf("run invitations: %s %s", out, errOut)
+	}
+	if fields := strings.Fields(lineWith(out, "2031-05-08")); len(fields) < 2 || fields[1] != "2" {
+		t.Fatalf("run invitations should send 2: %s", out)
+	}
+	if out, _, _ = c.run(t, "run", "invitations", "--at", "2031-04-25T18:30:00+01:00"); strings.Fields(lineWith(out, "2031-05-08"))[1] != "0" {
+		t.Fatalf("second run must send 0: %s", out)
+	}
+	if _, errOut, ok = c.run(t, "run", "digest"); ok || !strings.Contains(errOut, "unknown function") {
+		t.Fatalf("unknown function: %s", errOut)
+	}
+
+	out, _, ok = c.run(t, "rsvps", "2031-05-08", "--csv")
+	if !ok {
+		t.Fatal("rsvps failed")
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) != 3 || recs[0][0] != "email" || recs[1][2] != "no answer" {
+		t.Fatalf("rsvps --csv: %v %q", err, out)
+	}
+
+	out, _, _ = c.run(t, "env")
+	for _, want := range []string{"export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000", "export AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:8005", "export AFTERPARTY_BASE_URL=http://127.0.0.1:8080"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("env lacks %q", want)
+		}
+	}
+}
+
+func lineWith(out, s string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, s) {
+			return l
+		}
+	}
+	return ""
+}
