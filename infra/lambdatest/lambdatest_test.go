@@ -185,3 +185,16 @@ func processesRunning(path string) []string {
 	}
 	return out
 }
+
+// BenchmarkEchoInvoke shows how a function's benchmark reports its cold start
+// next to the warm invocation time.
+func BenchmarkEchoInvoke(b *testing.B) {
+	bootstrap := lambdatest.Build(b, echo)
+	f := lambdatest.Start(b, bootstrap, nil)
+	event := []byte(`{"echo":{"meeting":"2026-12-10"}}`)
+	f.Invoke(b, event)
+	for b.Loop() {
+		f.Invoke(b, event)
+	}
+	b.ReportMetric(float64(f.ColdStart().Microseconds())/1000, "cold-start-ms")
+}

@@ -105,7 +105,7 @@ func start(root string) (*Stack, error) {
 		return nil, errors.New("node is not on PATH: install Node.js (Debian: apt-get install nodejs), then run `make deps`")
 	}
 	s := &Stack{root: root}
-	dyn, dynURL, err := startServer("dynalite", "/", func(port int) *exec.Cmd {
+	dyn, dynURL, err := startServer("dynalite", "/", "Dynalite listening at", func(port int) *exec.Cmd {
 		return exec.Command(node, dynalite, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 			"--createTableMs", "50", "--deleteTableMs", "50", "--updateTableMs", "50")
 	})
@@ -114,7 +114,7 @@ func start(root string) (*Stack, error) {
 	}
 	s.procs = append(s.procs, dyn)
 	s.DynamoURL = dynURL
-	sesProc, sesURL, err := startServer("aws-ses-v2-local", "/health-check", func(port int) *exec.Cmd {
+	sesProc, sesURL, err := startServer("aws-ses-v2-local", "/health-check", "server running at", func(port int) *exec.Cmd {
 		cmd := exec.Command(node, ses, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 		cmd.Env = append(os.Environ(), "AWS_SES_ACCOUNT="+SESAccount)
 		return cmd
@@ -173,9 +173,11 @@ type Process struct {
 	done chan struct{} // closed when the child has exited and been reaped
 }
 
-// startServer starts a server on a free port and waits until GET probe answers
-// 200. A port taken between choosing and binding it is retried on another.
-func startServer(name, probe string, command func(port int) *exec.Cmd) (*Process, string, error) {
+// startServer starts a server on a free port and waits until it has said
+// listening (so the server answering is this one, not another that took the port)
+// and GET probe answers 200. A port taken between choosing and binding it is
+// retried on another.
+func startServer(name, probe, listening string, command func(port int) *exec.Cmd) (*Process, string, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := FreePort()
@@ -187,7 +189,7 @@ func startServer(name, probe string, command func(port int) *exec.Cmd) (*Process
 		if err != nil {
 			return nil, "", err
 		}
-		if err = p.waitReady(url+probe, 20*time.Second); err == nil {
+		if err = p.waitReady(url+probe, listening, 20*time.Second); err == nil {
 			return p, url, nil
 		}
 		p.Stop()
@@ -246,7 +248,7 @@ func (p *Process) PID() int { return p.cmd.Process.Pid }
 // Exited is closed once the process has exited.
 func (p *Process) Exited() <-chan struct{} { return p.done }
 
-func (p *Process) waitReady(url string, timeout time.Duration) error {
+func (p *Process) waitReady(url, listening string, timeout time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -254,6 +256,10 @@ func (p *Process) waitReady(url string, timeout time.Duration) error {
 		case <-p.done:
 			return fmt.Errorf("%s exited before it answered %s: %s", p.name, url, p.Output())
 		default:
+		}
+		if !strings.Contains(p.Output(), listening) {
+			time.Sleep(20 * time.Millisecond)
+			continue
 		}
 		if resp, err := client.Get(url); err == nil {
 			resp.Body.Close()
