@@ -39,7 +39,7 @@ func demoCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			a, err := app(cmd)
+			a, err := quietApp(cmd)
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -39,4 +40,11 @@ func root() *cobra.Command {
 // app builds the application for a command: local defaults unless AWS is configured.
 func app(cmd *cobra.Command) (*setup.App, error) {
 	return setup.New(cmd.Context(), nil, true, setup.Logger())
+}
+
+// quietApp is app with only warnings and errors logged, for commands whose own
+// output tells the story (the demo).
+func quietApp(cmd *cobra.Command) (*setup.App, error) {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return setup.New(cmd.Context(), nil, true, log)
 }
