@@ -23,12 +23,14 @@ RACE ?= -race
 GO_FILES = $(shell git ls-files --cached --others --exclude-standard '*.go')
 
 .PHONY: help deps build stack stop run test vet fmt fmt-check bench clean distclean \
-	build-InvitationsFunction build-RemindersFunction build-TeasersFunction build-PubFunction build-WebFunction
+	build-InvitationsFunction build-RemindersFunction build-TeasersFunction build-PubFunction build-WebFunction \
+	build-DigestFunction build-FeedbackFunction
 
 help: ## this list
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-26s %s\n", $$1, $$2 }'
 
-deps: $(NPM_STAMP) $(RIE_STAMP) ## install the pinned emulators (npm ci in infra/local, aws-lambda-rie into .bin)
+deps: $(NPM_STAMP) $(RIE_STAMP) ## install the pinned emulators (npm ci in infra/local, aws-lambda-rie into .bin) and Debian's chromium
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 $(NPM_STAMP): infra/local/package.json infra/local/package-lock.json
 	npm ci --prefix infra/local --no-audit --no-fund
@@ -61,6 +63,10 @@ build-PubFunction: ## (sam build) functions/pub
 	$(call sam-build,pub)
 build-WebFunction: ## (sam build) functions/web
 	$(call sam-build,web)
+build-DigestFunction: ## (sam build) functions/digest
+	$(call sam-build,digest)
+build-FeedbackFunction: ## (sam build) functions/feedback
+	$(call sam-build,feedback)
 
 stack: deps ## start the emulators on 127.0.0.1:8000 (DynamoDB) and :8005 (SES), create the tables
 	infra/stack.sh start
@@ -86,8 +92,9 @@ fmt-check: ## fail if a Go file is not gofmt-ed
 	@files="$$(gofmt -l $(GO_FILES))"; \
 	if [[ -n "$$files" ]]; then echo "not gofmt-ed (run make fmt):"; echo "$$files"; exit 1; fi
 
-bench: deps ## every benchmark
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: deps ## benchmarks against the local stack, printed as one table (also in .local/bench.txt)
+	mkdir -p .local
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./infra/bench/ 2>&1 | tee .local/bench.txt | $(GO) run ./infra/bench/table
 
 clean: stop ## remove build output, logs and test builds (.local)
 	rm -rf build .local

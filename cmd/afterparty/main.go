@@ -34,11 +34,15 @@ func root() *cobra.Command {
 		SilenceErrors: true,
 	}
 	cmd.AddCommand(envCmd(), scheduleCmd(), membersCmd(), runCmd(), serveCmd(), rsvpsCmd(), demoCmd())
+	addOrganizerCommands(cmd) // organizers.go
 	return cmd
 }
 
 // app builds the application for a command: local defaults unless AWS is configured.
 func app(cmd *cobra.Command) (*setup.App, error) {
+	if where.stack != "" {
+		return where.app(cmd)
+	}
 	return setup.New(cmd.Context(), nil, true, setup.Logger())
 }
 

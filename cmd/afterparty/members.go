@@ -8,7 +8,6 @@ import (
 	"net/mail"
 	"os"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -41,41 +40,10 @@ func membersCmd() *cobra.Command {
 						problems = append(problems, p)
 					}
 				}
-				var (
-					mu              sync.Mutex
-					added, existing int
-					firstErr        error
-					wg              sync.WaitGroup
-					work            = make(chan group.Member)
-				)
-				for range 16 {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for m := range work {
-							created, err := a.Store.AddMember(cmd.Context(), m)
-							mu.Lock()
-							switch {
-							case err != nil && firstErr == nil:
-								firstErr = err
-							case created:
-								added++
-							case err == nil:
-								existing++
-							}
-							mu.Unlock()
-						}
-					}()
-				}
-				now := a.Runner.Clock()
-				for _, r := range rows {
-					r.JoinedAt = now
-					work <- r
-				}
-				close(work)
-				wg.Wait()
-				if firstErr != nil {
-					return fmt.Errorf("import stopped: %w (run it again: members already added are skipped)", firstErr)
+				res, err := importMembers(cmd, a, rows, cmd.ErrOrStderr()) // members_io.go
+				added, existing := res.Added, res.Existing
+				if err != nil {
+					return fmt.Errorf("import stopped: %w (run it again: members already added are skipped)", err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d added, %d already members, %d duplicate lines skipped, %d lines with problems\n", args[0], added, existing, len(notes)-len(problems), len(problems))
 				if len(problems) > 0 {

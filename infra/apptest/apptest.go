@@ -32,6 +32,14 @@ type App struct {
 func New(tb testing.TB, env map[string]string) *App {
 	tb.Helper()
 	stack := localstack.Get(tb)
+	return NewVia(tb, env, config.Endpoints{DynamoDB: stack.DynamoURL, SESv2: stack.SESURL})
+}
+
+// NewVia is New with the clients connecting through ep (e.g. a fault-injecting
+// proxy in front of the emulators).
+func NewVia(tb testing.TB, env map[string]string, ep config.Endpoints) *App {
+	tb.Helper()
+	stack := localstack.Get(tb)
 	schedule, state := stack.NewTables(tb)
 	vars := map[string]string{
 		"AFTERPARTY_SCHEDULE_TABLE": schedule,
@@ -49,7 +57,7 @@ func New(tb testing.TB, env map[string]string) *App {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{tb}, nil))
 	}
-	a, err := setup.FromConfig(context.Background(), cfg, stack.AWSConfig(), config.Endpoints{DynamoDB: stack.DynamoURL, SESv2: stack.SESURL}, log)
+	a, err := setup.FromConfig(context.Background(), cfg, stack.AWSConfig(), ep, log)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -67,6 +75,30 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // Email is a member address unique to this test.
 func (a *App) Email(local string) string { return local + "@" + a.Domain }
+
+// AddManyMembers adds n active members named m0000, m0001, ... in parallel.
+func (a *App) AddManyMembers(tb testing.TB, n int) {
+	tb.Helper()
+	work := make(chan int)
+	errs := make(chan error, n)
+	for range 16 {
+		go func() {
+			for i := range work {
+				_, err := a.Store.AddMember(context.Background(), group.Member{Email: a.Email(fmt.Sprintf("m%04d", i)), Name: fmt.Sprintf("Member %d", i), JoinedAt: time.Now()})
+				errs <- err
+			}
+		}()
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	for range n {
+		if err := <-errs; err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
 
 // AddMembers adds active members named by their local parts and returns them by local part.
 func (a *App) AddMembers(tb testing.TB, locals ...string) map[string]group.Member {

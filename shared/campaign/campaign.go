@@ -164,45 +164,78 @@ func (e *Engine) Run(ctx context.Context, job Job) (Result, error) {
 	}
 	log := e.Log.With("meeting", job.MeetingID, "kind", job.Kind)
 	cursor := job.Resume
+	// confirmed is where the next run may start: after the last batch such that
+	// every send of this run up to it is confirmed. It is saved every
+	// CheckpointEvery batches and whenever the run ends, so a crash repeats at most
+	// that many batches' ledger reads (never a send: the ledger says who is done),
+	// and checkpoints add next to nothing to the two writes per recipient.
+	confirmed, saved, batches := cursor, cursor, 0
+	save := func(next string) error {
+		if next == saved {
+			return nil
+		}
+		if err := e.Ledger.SaveCursor(context.WithoutCancel(ctx), job.MeetingID, job.Kind, next, ""); err != nil {
+			return err
+		}
+		saved = next
+		return nil
+	}
+	finish := func(err error) (Result, error) {
+		if serr := save(confirmed); serr != nil && err == nil {
+			err = serr
+		}
+		return res, err
+	}
+	// The next page and its ledger entries are read while this page sends, so the
+	// workers never wait on DynamoDB at a page boundary.
+	next := e.prefetch(ctx, job, cursor)
 	for {
 		if reason := e.mustStop(ctx); reason != "" {
 			res.Stopped = reason
-			return res, nil
+			return finish(nil)
 		}
-		batch, err := job.Page(ctx, cursor)
-		if err != nil {
-			return res, fmt.Errorf("read recipients of %s: %w", job.ID(), err)
+		page := <-next
+		if page.err != nil {
+			return finish(page.err)
 		}
-		br, err := e.sendBatch(ctx, job, batch.Members, log)
+		batch := page.batch
+		if batch.Next != "" {
+			next = e.prefetch(ctx, job, batch.Next)
+		}
+		br, err := e.sendBatch(ctx, job, batch.Members, page.records, log)
 		res.Sent += br.Sent
 		res.Done += br.Done
 		res.Failed += br.Failed
 		res.Pending += br.Pending
 		if err != nil {
 			res.Stopped = err.Error()
-			return res, err
+			return finish(err)
+		}
+		if br.Pending > 0 {
+			// Not every send of this batch is confirmed: the checkpoint stays before it
+			// so the next run looks at it again; this run goes on with the rest.
+			log.Warn("batch left unconfirmed sends for the next run", "pending", br.Pending)
+		} else if res.Pending == 0 && br.Stopped == "" {
+			confirmed = batch.Next
 		}
 		if br.Stopped != "" {
 			res.Stopped = br.Stopped
-			return res, nil
-		}
-		if br.Pending > 0 {
-			// Not every send of this batch is confirmed: keep the checkpoint where it
-			// is so the next run looks at this batch again, but go on with the rest.
-			log.Warn("batch left unconfirmed sends for the next run", "pending", br.Pending)
-		} else if res.Pending == 0 {
-			// Every send so far is confirmed: the next run may start after this batch.
-			if err := e.Ledger.SaveCursor(ctx, job.MeetingID, job.Kind, batch.Next, ""); err != nil {
-				return res, err
-			}
+			return finish(nil)
 		}
 		if batch.Next == "" {
 			res.Finished = res.Pending == 0
-			return res, nil
+			return finish(nil)
 		}
-		cursor = batch.Next
+		if batches++; batches%CheckpointEvery == 0 {
+			if err := save(confirmed); err != nil {
+				return res, err
+			}
+		}
 	}
 }
+
+// CheckpointEvery is how many confirmed batches pass between checkpoints.
+const CheckpointEvery = 20
 
 func (e *Engine) mustStop(ctx context.Context) string {
 	if ctx.Err() != nil {
@@ -217,18 +250,41 @@ func (e *Engine) mustStop(ctx context.Context) string {
 	return ""
 }
 
-func (e *Engine) sendBatch(ctx context.Context, job Job, members []group.Member, log *slog.Logger) (Result, error) {
+type page struct {
+	batch   Batch
+	records map[string]dynamo.SendRecord
+	err     error
+}
+
+// prefetch reads the page after `after` and its members' ledger entries.
+func (e *Engine) prefetch(ctx context.Context, job Job, after string) <-chan page {
+	out := make(chan page, 1)
+	go func() {
+		b, err := job.Page(ctx, after)
+		if err != nil {
+			out <- page{err: fmt.Errorf("read recipients of %s: %w", job.ID(), err)}
+			return
+		}
+		ids := make([]string, len(b.Members))
+		for i, m := range b.Members {
+			ids[i] = m.ID
+		}
+		var recs map[string]dynamo.SendRecord
+		if len(ids) > 0 {
+			if recs, err = e.Ledger.SendRecords(ctx, job.ID(), ids); err != nil {
+				out <- page{err: err}
+				return
+			}
+		}
+		out <- page{batch: b, records: recs}
+	}()
+	return out
+}
+
+func (e *Engine) sendBatch(ctx context.Context, job Job, members []group.Member, records map[string]dynamo.SendRecord, log *slog.Logger) (Result, error) {
 	var res Result
 	if len(members) == 0 {
 		return res, nil
-	}
-	ids := make([]string, len(members))
-	for i, m := range members {
-		ids[i] = m.ID
-	}
-	records, err := e.Ledger.SendRecords(ctx, job.ID(), ids)
-	if err != nil {
-		return res, err
 	}
 	todo := make(chan group.Member)
 	var (

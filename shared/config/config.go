@@ -41,6 +41,8 @@ var Vars = []Var{
 	{"AFTERPARTY_TEASER_LEAD", "1d", "how long before the start the icebreaker teaser goes out"},
 	{"AFTERPARTY_PUB_MAX_DELAY", "3h", "after the end, how long the pub email may still go out"},
 	{"AFTERPARTY_MAX_SEND_RATE", "0", "emails per second at most (0: SES's own MaxSendRate)"},
+	{"AFTERPARTY_CONFIGURATION_SET", "", "SES configuration set every email is sent with; its bounce and complaint events feed the feedback function (set by template.yaml)"},
+	{"AFTERPARTY_CLAIM_LEASE", "2m", "how long a send claim lives: after a crash mid-send, the member is retried this much later"},
 }
 
 // LocalAWS are the AWS variables that point the SDK at the local stack.
@@ -65,6 +67,9 @@ type Config struct {
 	LinkSecretARN string
 	Leads         group.LeadTimes
 	MaxSendRate   float64
+	// ConfigurationSet is the SES configuration set every email is sent with ("" none).
+	ConfigurationSet string
+	ClaimLease       time.Duration
 }
 
 // Getenv reads a variable; tests pass a map's lookup instead of os.LookupEnv.
@@ -87,13 +92,14 @@ func Load(getenv Getenv) (Config, error) {
 		return ""
 	}
 	c := Config{
-		ScheduleTable: get("AFTERPARTY_SCHEDULE_TABLE"),
-		StateTable:    get("AFTERPARTY_STATE_TABLE"),
-		GroupName:     get("AFTERPARTY_GROUP_NAME"),
-		From:          get("AFTERPARTY_FROM"),
-		TimeZone:      get("AFTERPARTY_TIME_ZONE"),
-		BaseURL:       strings.TrimRight(get("AFTERPARTY_BASE_URL"), "/"),
-		LinkSecretARN: get("AFTERPARTY_LINK_SECRET_ARN"),
+		ScheduleTable:    get("AFTERPARTY_SCHEDULE_TABLE"),
+		StateTable:       get("AFTERPARTY_STATE_TABLE"),
+		GroupName:        get("AFTERPARTY_GROUP_NAME"),
+		From:             get("AFTERPARTY_FROM"),
+		TimeZone:         get("AFTERPARTY_TIME_ZONE"),
+		BaseURL:          strings.TrimRight(get("AFTERPARTY_BASE_URL"), "/"),
+		LinkSecretARN:    get("AFTERPARTY_LINK_SECRET_ARN"),
+		ConfigurationSet: get("AFTERPARTY_CONFIGURATION_SET"),
 	}
 	if c.LinkSecretARN == "" {
 		c.LinkSecret = []byte(get("AFTERPARTY_LINK_SECRET"))
@@ -129,6 +135,9 @@ func Load(getenv Getenv) (Config, error) {
 		if *d.dst, err = ParseLead(get(d.name)); err != nil {
 			return c, fmt.Errorf("%s: %v", d.name, err)
 		}
+	}
+	if c.ClaimLease, err = time.ParseDuration(get("AFTERPARTY_CLAIM_LEASE")); err != nil || c.ClaimLease <= 0 {
+		return c, fmt.Errorf("AFTERPARTY_CLAIM_LEASE %q must be a positive duration such as 2m or 30s", get("AFTERPARTY_CLAIM_LEASE"))
 	}
 	if c.MaxSendRate, err = strconv.ParseFloat(get("AFTERPARTY_MAX_SEND_RATE"), 64); err != nil || c.MaxSendRate < 0 {
 		return c, fmt.Errorf("AFTERPARTY_MAX_SEND_RATE %q must be a number of emails per second, 0 or more", get("AFTERPARTY_MAX_SEND_RATE"))

@@ -20,7 +20,6 @@ import (
 	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/emails"
 	"github.com/afterparty/afterparty/shared/group"
-	"github.com/afterparty/afterparty/shared/icebreakers"
 	"github.com/afterparty/afterparty/shared/links"
 )
 
@@ -34,11 +33,14 @@ type Runner struct {
 	Clock    func() time.Time // wall clock (claims, deadlines); planning uses the run's time
 	Log      *slog.Logger
 	Workers  int
+	// Margin is how long before a run's deadline sending stops (default 10s).
+	Margin time.Duration
 }
 
 // MeetingReport says what a run did for one meeting.
 type MeetingReport struct {
 	MeetingID string          `json:"meeting_id"`
+	Campaign  string          `json:"campaign,omitempty"` // another kind than the run's: an update (UpdateKind)
 	Sent      bool            `json:"due"`
 	Reason    string          `json:"skipped_because,omitempty"`
 	Result    campaign.Result `json:"result"`
@@ -101,11 +103,36 @@ func (r *Runner) Run(ctx context.Context, kind group.Kind, at time.Time) (Report
 			r.Log.Warn("schedule row skipped: fix it and the next run picks it up", "meeting", id, "field", p.Field, "problem", p.Message)
 		}
 	}
-	engine := &campaign.Engine{Ledger: r.Store, SES: r.SES, Clock: r.Clock, Log: r.Log, Workers: r.Workers, MaxRate: r.Config.MaxSendRate}
+	r.TellOrganizers(ctx, bad, at) // once per bad version of a row (organizers.go)
+	engine := &campaign.Engine{Ledger: r.Store, SES: r.SES, Clock: r.Clock, Log: r.Log, Workers: r.Workers,
+		MaxRate: r.Config.MaxSendRate, Lease: r.Config.ClaimLease, Margin: r.Margin}
 	var errs []error
 	for _, m := range meetings {
 		mr := MeetingReport{MeetingID: m.ID}
+		var ann announced
+		if kind == group.Invitation {
+			ann, err = r.announce(ctx, engine, m, at)
+			if ann.update != nil {
+				rep.Meetings = append(rep.Meetings, *ann.update)
+			}
+			if err != nil {
+				r.Log.Error("update stopped", "meeting", m.ID, "kind", kind, "error", err)
+				errs = append(errs, fmt.Errorf("update %s: %w", m.ID, err))
+				if errors.Is(err, campaign.ErrPaused) {
+					break
+				}
+				continue
+			}
+			if ann.update != nil {
+				res := ann.update.Result
+				r.Log.Info("campaign run", "meeting", m.ID, "kind", ann.update.Campaign, "sent", res.Sent, "already_done", res.Done,
+					"failed", res.Failed, "pending", res.Pending, "finished", res.Finished, "stopped", res.Stopped)
+			}
+		}
 		due, why := r.Config.Leads.Due(kind, m, at)
+		if due && ann.wait != "" {
+			due, why = false, ann.wait
+		}
 		if due && kind == group.Reminder {
 			due, why = r.reminderQuiet(ctx, m, at)
 		}
@@ -115,7 +142,7 @@ func (r *Runner) Run(ctx context.Context, kind group.Kind, at time.Time) (Report
 			continue
 		}
 		mr.Sent = true
-		res, err := r.runMeeting(ctx, engine, kind, m, at)
+		res, err := r.runMeeting(ctx, engine, kind, m, at, ann.sequence)
 		mr.Result = res
 		rep.Meetings = append(rep.Meetings, mr)
 		if err != nil {
@@ -143,7 +170,7 @@ func (r *Runner) reminderQuiet(ctx context.Context, m group.Meeting, at time.Tim
 	return true, ""
 }
 
-func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind group.Kind, m group.Meeting, at time.Time) (campaign.Result, error) {
+func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind group.Kind, m group.Meeting, at time.Time, sequence int) (campaign.Result, error) {
 	c, err := r.Store.StartCampaign(ctx, m.ID, string(kind), at)
 	if err != nil {
 		return campaign.Result{}, err
@@ -164,8 +191,15 @@ func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind g
 		Resume:    c.Cursor,
 		From:      r.Config.From,
 		Page:      r.recipients(kind, m),
-		Render: func(_ context.Context, member group.Member) ([]byte, error) {
-			out, err := r.Renderer.Render(r.Message(kind, m, member, *from, icebreaker, at))
+		Render: func(ctx context.Context, member group.Member) ([]byte, error) {
+			msg := r.Message(kind, m, member, *from, icebreaker, at)
+			if kind == group.Invitation {
+				if err := r.noteSequence(ctx, m, member, sequence); err != nil {
+					return nil, err
+				}
+				msg.Sequence = sequence
+			}
+			out, err := r.Renderer.Render(msg)
 			return out.Raw, err
 		},
 	}
@@ -185,11 +219,11 @@ func (r *Runner) Icebreaker(ctx context.Context, m group.Meeting) (string, error
 	if q, ok := used[m.ID]; ok {
 		return q, nil
 	}
-	taken := make(map[string]bool, len(used))
-	for _, q := range used {
-		taken[q] = true
+	q, err := r.draw(ctx, used, m.ID) // organizers' questions first (preview.go)
+	if err != nil {
+		return "", err
 	}
-	return r.Store.AssignIcebreaker(ctx, m.ID, icebreakers.Pick(taken, m.ID))
+	return r.Store.AssignIcebreaker(ctx, m.ID, q)
 }
 
 // Message is everything a member's email of this kind says.

@@ -30,6 +30,9 @@ type rsvpItem struct {
 	AnsweredAt      time.Time `dynamodbav:"answered_at"`
 	FirstAnsweredAt time.Time `dynamodbav:"first_answered_at"`
 	Changes         int       `dynamodbav:"changes"`
+	Guests          int       `dynamodbav:"guests"`
+	Place           string    `dynamodbav:"place"` // mirrored from the COUNT item (capacity.go)
+	Seats           int       `dynamodbav:"seats"`
 }
 
 func (it rsvpItem) rsvp() group.RSVP {
@@ -39,6 +42,9 @@ func (it rsvpItem) rsvp() group.RSVP {
 		Answer:     group.Answer(it.Answer),
 		AnsweredAt: it.AnsweredAt,
 		Changes:    it.Changes,
+		Guests:     it.Guests,
+		Place:      it.Place,
+		Seats:      it.Seats,
 	}
 }
 

@@ -8,10 +8,13 @@
 //	MEMBERS             / <member id>             a member
 //	MEETING#<id>        / RSVP#<member id>        latest RSVP of a member
 //	MEETING#<id>        / PUB#<member id>         "I'm coming to the pub"
+//	MEETING#<id>        / COUNT                   places and waitlist (capacity.go)
 //	MEETING#<id>        / CLICK#<time>#<member>   every recorded click, for the record
 //	MEETING#<id>        / CAMPAIGN#<kind>         a campaign's progress (cursor, counts)
+//	MEETING#<id>        / ANNOUNCED               what calendars were told: SEQUENCE, state (announce.go)
 //	SEND#<id>#<kind>    / <member id>             the send ledger: claimed / sent / failed
 //	ICEBREAKERS         / <meeting id>            the question a meeting got from the bank
+//	QUESTIONS           / <question id>           an organizer's own icebreaker question (questions.go)
 package dynamo
 
 import (

@@ -54,9 +54,11 @@ type Links struct {
 // Message is one email to one member. It is the dot of the kind's templates.
 //
 // For group.Invitation, the meeting's state picks the email: a cancelled meeting
-// renders the cancellation (iTIP METHOD:CANCEL), a Sequence above 0 renders an
-// update of an earlier invitation (METHOD:REQUEST, "Updated: ..."), and Sequence 0
-// renders the first invitation.
+// renders the cancellation (iTIP METHOD:CANCEL), Changes render an update of an
+// earlier invitation (METHOD:REQUEST, "Updated: ...", saying what changed), and
+// otherwise it is the member's first invitation. Sequence is the calendar's
+// SEQUENCE in every case: a member first invited after an update gets the
+// meeting's current one, so every invitee's calendar agrees.
 type Message struct {
 	Kind       group.Kind
 	Group      Group
@@ -65,6 +67,7 @@ type Message struct {
 	Links      Links
 	Icebreaker string    // tonight's question (teaser, reminder); resolved by the caller
 	Sequence   int       // iCalendar SEQUENCE for invitations
+	Changes    []string  // for an update: what changed, one line each (see Changes)
 	Now        time.Time // Date header and DTSTAMP
 	MessageID  string    // optional; generated as <random@domain-of-From> if empty
 }

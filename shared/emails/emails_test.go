@@ -227,20 +227,41 @@ func TestRender(t *testing.T) {
 				"Hi José,", "Thursday 10 December 2026, 18:30–20:30 PST", "Ada's Café", "12 Main St, Portland, OR 97214",
 				"How small can a Go binary get", "Meet our speaker, Jane Doe: Jane keeps bees",
 				"silly icebreaker question", "Afterwards we go to The Lucky Lab",
+				"Add it to your calendar", "Google Calendar", "Outlook.com",
 			},
 		},
 		{
 			name: "update",
 			msg: func(t *testing.T) emails.Message {
 				m := fixture(t, group.Invitation, la, "2026-12-10T18:30")
-				m.Sequence = 1
+				before := m.Meeting
+				m.Meeting.Start, m.Meeting.End = m.Meeting.Start.Add(time.Hour), m.Meeting.End.Add(time.Hour)
+				m.Meeting.Venue = "The Annex"
+				m.Sequence, m.Changes = 1, emails.Changes(before, m.Meeting)
 				return m
 			},
 			wantSubject: "Updated: Go and the Art of Tiny Binaries on Thu 10 Dec",
 			structure:   inviteStructure,
 			method:      "REQUEST",
-			links:       func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No} },
-			wantText:    []string{"something changed"},
+			links:       func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No, l.Calendar} },
+			wantText: []string{
+				"something changed",
+				"New time: Thursday 10 December 2026, 19:30–21:30 PST (was Thursday 10 December 2026, 18:30–20:30 PST)",
+				"New venue: The Annex, 12 Main St, Portland, OR 97214 (was Ada's Café, 12 Main St, Portland, OR 97214)",
+			},
+		},
+		{
+			name: "first invitation after an update",
+			msg: func(t *testing.T) emails.Message {
+				m := fixture(t, group.Invitation, la, "2026-12-10T18:30")
+				m.Sequence = 2
+				return m
+			},
+			wantSubject: "You're invited: Go and the Art of Tiny Binaries on Thu 10 Dec",
+			structure:   inviteStructure,
+			method:      "REQUEST",
+			links:       func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No, l.Calendar} },
+			wantText:    []string{"You're invited to the next Rose City Gophers meeting"},
 		},
 		{
 			name: "cancellation",

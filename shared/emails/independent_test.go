@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -348,5 +349,139 @@ func checkCalendar(t *testing.T, cal *nodeCalendar, m emails.Message, method str
 		if !strings.EqualFold(a.Params[k], v) || (k == "CN" && a.Params[k] != v) {
 			t.Errorf("ATTENDEE %s=%q, want %q", k, a.Params[k], v)
 		}
+	}
+}
+
+// TestIndependentParsersUpdateAndCancel follows one meeting through its invitation,
+// an update and a cancellation, as the invitations run sends them, and checks with
+// npm mailparser and Mozilla's ical.js that every calendar names the same event
+// (the original's UID), raises SEQUENCE, carries the right METHOD and STATUS and
+// the meeting's times in its zone, and that the update says what changed.
+func TestIndependentParsersUpdateAndCancel(t *testing.T) {
+	tests := []struct {
+		name        string
+		zone, start string
+		edit        func(m *emails.Message) // the original before it is sent
+		change      func(m *group.Meeting)  // what organizers change before the update
+		wantChanges []string
+	}{
+		{
+			name: "moved from before to the day after DST ends", zone: "America/Los_Angeles", start: "2026-10-31T18:30",
+			edit: func(*emails.Message) {},
+			change: func(m *group.Meeting) {
+				m.Start, m.End = m.Start.AddDate(0, 0, 2), m.End.AddDate(0, 0, 2) // 2026-11-02 18:30 PST
+			},
+			wantChanges: []string{"New time: Monday 2 November 2026, 18:30–20:30 PST (was Saturday 31 October 2026, 18:30–20:30 PDT)"},
+		},
+		{
+			name: "the day after DST starts, new venue, separators and non-ASCII", zone: "Europe/Berlin", start: "2027-03-29T19:00",
+			edit: func(m *emails.Message) {
+				m.Meeting.Title = "Ünïcode, Tacos; & Go: \"Grüße\" \\ 東京"
+				m.Meeting.Topic = string([]rune(strings.Repeat("Grüße, Tacos; und \\ Backslashes. ", 7))[:200]) // 200 characters
+				m.Member.Name = `O'Brien, Ann "Annie"`
+			},
+			change: func(m *group.Meeting) {
+				m.Venue, m.VenueAddress = "Café Zur Linde; Hinterzimmer", "Lindenstraße 1, 10969 Berlin"
+			},
+			wantChanges: []string{"New venue: Café Zur Linde; Hinterzimmer, Lindenstraße 1, 10969 Berlin (was Ada's Café, 12 Main St, Portland, OR 97214)"},
+		},
+	}
+	r := renderer(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			original := fixture(t, group.Invitation, tt.zone, tt.start)
+			tt.edit(&original)
+
+			update := original
+			update.Now = original.Now.Add(24 * time.Hour)
+			tt.change(&update.Meeting)
+			update.Sequence, update.Changes = 1, emails.Changes(original.Meeting, update.Meeting)
+			if !reflect.DeepEqual(update.Changes, tt.wantChanges) {
+				t.Fatalf("Changes = %q, want %q", update.Changes, tt.wantChanges)
+			}
+
+			cancel := update
+			cancel.Now = update.Now.Add(24 * time.Hour)
+			before := cancel.Meeting
+			cancel.Meeting.Status = group.StatusCancelled
+			cancel.Sequence, cancel.Changes = 2, emails.Changes(before, cancel.Meeting)
+
+			steps := []struct {
+				msg                  emails.Message
+				method, status, subj string
+			}{
+				{original, "REQUEST", "CONFIRMED", "You're invited: "},
+				{update, "REQUEST", "CONFIRMED", "Updated: "},
+				{cancel, "CANCEL", "CANCELLED", "Cancelled: "},
+			}
+			raws := make([][]byte, len(steps))
+			for i, s := range steps {
+				out, err := r.Render(s.msg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				raws[i] = out.Raw
+			}
+			parsed := validate(t, raws)
+
+			var uid string
+			for i, s := range steps {
+				got := parsed[i]
+				if got.Error != "" {
+					t.Fatalf("%s: mailparser: %s", s.subj, got.Error)
+				}
+				if !strings.HasPrefix(got.Subject, s.subj) || !strings.Contains(got.Subject, s.msg.Meeting.Title) {
+					t.Errorf("subject %q, want %q and the title", got.Subject, s.subj)
+				}
+				if len(got.Attachments) != 2 {
+					t.Fatalf("%s: %d attachments, want the text/calendar part and invite.ics", s.subj, len(got.Attachments))
+				}
+				if p := got.Attachments[0].ContentTypeParams["method"]; p != s.method {
+					t.Errorf("%s: text/calendar method=%q, want %s", s.subj, p, s.method)
+				}
+				for _, a := range got.Attachments {
+					checkCalendar(t, a.Calendar, s.msg, s.method)
+					if a.Calendar == nil || len(a.Calendar.Events) != 1 {
+						continue
+					}
+					ev := a.Calendar.Events[0]
+					if uid == "" {
+						uid = ev.UID
+					}
+					if ev.UID != uid {
+						t.Errorf("%s: UID %q, the original's is %q", s.subj, ev.UID, uid)
+					}
+					if ev.Status != s.status || ev.Sequence != s.msg.Sequence {
+						t.Errorf("%s: STATUS %q SEQUENCE %d, want %s %d", s.subj, ev.Status, ev.Sequence, s.status, s.msg.Sequence)
+					}
+					if s.msg.Changes != nil && s.method == "REQUEST" {
+						for _, c := range s.msg.Changes {
+							if !strings.Contains(ev.Description, c) {
+								t.Errorf("%s: DESCRIPTION lacks %q", s.subj, c)
+							}
+						}
+					}
+				}
+				htm := html.UnescapeString(got.HTML)
+				for _, c := range s.msg.Changes {
+					if s.method != "REQUEST" {
+						break
+					}
+					if !strings.Contains(got.Text, c) || !strings.Contains(htm, c) {
+						t.Errorf("%s: a body lacks the change %q", s.subj, c)
+					}
+				}
+				if s.method == "REQUEST" {
+					for _, l := range []string{s.msg.GoogleCalendarURL(), s.msg.OutlookURL(), s.msg.Links.Calendar} {
+						if !strings.Contains(got.Text, l) || !strings.Contains(htm, l) {
+							t.Errorf("%s: a body lacks the add-to-calendar link %s", s.subj, l)
+						}
+					}
+				}
+			}
+			if uid != original.Meeting.ID+"@afterparty.example" {
+				t.Errorf("UID %q", uid)
+			}
+		})
 	}
 }

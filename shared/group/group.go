@@ -59,6 +59,7 @@ type Meeting struct {
 	PubAddress   string
 	PubURL       string
 	Capacity     int // 0: no limit
+	GuestsMax    int // how many guests (+N) a member may bring; guests take places too
 	Status       string
 	Version      string // fingerprint of the row it was read from
 }
@@ -163,7 +164,22 @@ type RSVP struct {
 	Answer     Answer
 	AnsweredAt time.Time
 	Changes    int // how many times the member answered
+	Guests     int // guests the member asked to bring (Yes only)
+	// Place is where a Yes stands: PlaceGoing or PlaceWaitlisted ("" for Maybe, No,
+	// or a Yes not yet placed). Seats is how many places a going member holds
+	// (themselves and the guests that fitted).
+	Place string
+	Seats int
 }
+
+// Places a Yes can have.
+const (
+	PlaceGoing      = "going"
+	PlaceWaitlisted = "waitlisted"
+)
+
+// MaxGuests is the most guests_max a meeting may allow.
+const MaxGuests = 10
 
 // PubAnswer records that a member is coming to the after-party.
 type PubAnswer struct {

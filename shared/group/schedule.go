@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,7 @@ const (
 	FieldPubAddress      = "pub_address"
 	FieldPubURL          = "pub_url"
 	FieldCapacity        = "capacity"
+	FieldGuestsMax       = "guests_max"
 	FieldStatus          = "status"
 )
 
@@ -49,16 +51,20 @@ var Fields = []string{
 	FieldMeetingID, FieldTitle, FieldStartsAt, FieldEndsAt, FieldDurationMinutes, FieldTimeZone,
 	FieldVenue, FieldVenueAddress, FieldSpeaker, FieldSpeakerIntro, FieldTopic, FieldIcebreaker,
 	FieldPubName, FieldPubAddress, FieldPubURL, FieldCapacity, FieldStatus,
+	FieldGuestsMax,
 }
 
 // NumberFields are stored as DynamoDB numbers.
-var NumberFields = map[string]bool{FieldDurationMinutes: true, FieldCapacity: true}
+var NumberFields = map[string]bool{FieldDurationMinutes: true, FieldCapacity: true, FieldGuestsMax: true}
 
 // Problem is one thing wrong with a schedule row, named so an organizer can fix it.
 type Problem struct {
 	MeetingID string
 	Field     string
 	Message   string
+	// RowVersion is the Version of the row the problem was found in, so organizers
+	// are told once per bad version of a row.
+	RowVersion string
 }
 
 func (p Problem) String() string {
@@ -151,10 +157,22 @@ func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 			return ""
 		}
 		for _, c := range s {
-			if c < 0x20 && c != '\n' && c != '\r' && c != '\t' {
+			if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || invisible(c) {
 				bad(field, "contains the control character %U", c)
 				return ""
 			}
+		}
+		if field == FieldIcebreaker && strings.ContainsAny(s, "\r\n") {
+			bad(field, "contains a line break; keep the question on one line (it is the teaser's subject)")
+			return ""
+		}
+		if tag := htmlTag.FindString(s); tag != "" {
+			bad(field, "contains HTML (%q); write plain text: the emails do the formatting", tag)
+			return ""
+		}
+		if ref := htmlRef.FindString(s); ref != "" {
+			bad(field, "contains the HTML character reference %q; write the character itself", ref)
+			return ""
 		}
 		return s
 	}
@@ -179,8 +197,8 @@ func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 	switch {
 	case id == "":
 		bad(FieldMeetingID, "is required")
-	case len(id) > 64 || strings.ContainsAny(id, " /#?&%\\\"'<>\r\n\x00"):
-		bad(FieldMeetingID, "must be at most 64 characters with no spaces or any of / # ? & %% \\ \" ' < >")
+	case len(id) > 64 || strings.ContainsAny(id, " /#?&%\\\"'<>\r\n\x00") || strings.IndexFunc(id, func(c rune) bool { return c < 0x20 || invisible(c) }) >= 0:
+		bad(FieldMeetingID, "must be at most 64 characters with no spaces, control characters or any of / # ? & %% \\ \" ' < >")
 	}
 	m.Title = text(FieldTitle)
 	if m.Title == "" && r[FieldTitle].Type != "other" {
@@ -232,6 +250,9 @@ func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 	}
 
 	m.Venue = text(FieldVenue)
+	if m.Venue == "" && r[FieldVenue].Type != "other" && strings.ToLower(strings.TrimSpace(r[FieldStatus].Text)) != StatusCancelled {
+		bad(FieldVenue, "is required: members need to know where to go")
+	}
 	m.VenueAddress = text(FieldVenueAddress)
 	m.Speaker = text(FieldSpeaker)
 	m.SpeakerIntro = text(FieldSpeakerIntro)
@@ -254,6 +275,12 @@ func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 		}
 		m.Capacity = c
 	}
+	if g, ok := number(FieldGuestsMax); ok {
+		if g < 0 || g > MaxGuests {
+			bad(FieldGuestsMax, "must be between 0 and %d guests per member, got %d", MaxGuests, g)
+		}
+		m.GuestsMax = g
+	}
 	m.Status = StatusScheduled
 	if s := strings.ToLower(text(FieldStatus)); s != "" {
 		if s != StatusScheduled && s != StatusCancelled {
@@ -261,7 +288,43 @@ func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 		}
 		m.Status = s
 	}
+	for i := range ps {
+		ps[i].RowVersion = m.Version
+	}
 	return m, ps
+}
+
+// htmlTag finds what a browser or mail client would read as markup: a tag, a
+// closing tag, a comment or a declaration. "Go <3" and "a < b" are plain text.
+var htmlTag = regexp.MustCompile(`<[A-Za-z/!?][^<>]{0,40}>?`)
+
+// htmlRef finds an HTML character reference (&amp; &#60; &#x3c;): organizers write
+// the character, and every email escapes it.
+var htmlRef = regexp.MustCompile(`&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});`)
+
+// invisible reports characters that change how text reads without being seen:
+// DEL and the C1 controls, the Unicode line and paragraph separators, and the
+// bidirectional overrides and isolates that can make a link or a name read
+// backwards.
+func invisible(c rune) bool {
+	return c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
+		(c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
+}
+
+// PastStart reports a meeting that starts before now. ParseMeeting does not check
+// it, because a schedule kept in git keeps its history: a past meeting already in
+// the table, unchanged, is fine. `schedule validate` and `schedule apply` check new
+// and changed rows with it.
+func PastStart(m Meeting, now time.Time) (Problem, bool) {
+	if m.Start.IsZero() || !m.Start.Before(now) {
+		return Problem{}, false
+	}
+	return Problem{
+		MeetingID:  m.ID,
+		Field:      FieldStartsAt,
+		Message:    fmt.Sprintf("%s is in the past (now is %s); a new or changed meeting must start in the future", m.Start.Format("2006-01-02T15:04 MST"), now.In(m.Location).Format("2006-01-02T15:04 MST")),
+		RowVersion: m.Version,
+	}, true
 }
 
 func typeName(t string) string {

@@ -577,11 +577,16 @@ func TestInviteErrors(t *testing.T) {
 }
 
 func FuzzInvite(f *testing.F) {
-	f.Add("Ünïcode, Tacos; & Go", strings.Repeat("long line ", 20), "Ada's Café", "O'Brien, Ann")
-	f.Add(`<script>&"`, "a\r\nb\\c;d,e", "12 Main St; Portland", `Eve "Evil" \^`)
-	f.Add(strings.Repeat("🍺", 60), strings.Repeat("é", 200), "\x00\x7f", "\r\n")
-	f.Fuzz(func(t *testing.T, title, description, venue, name string) {
-		in := invite(t, MethodRequest)
+	f.Add("Ünïcode, Tacos; & Go", strings.Repeat("long line ", 20), "Ada's Café", "O'Brien, Ann", false)
+	f.Add(`<script>&"`, "a\r\nb\\c;d,e", "12 Main St; Portland", `Eve "Evil" \^`, true)
+	f.Add(strings.Repeat("🍺", 60), strings.Repeat("é", 200), "\x00\x7f", "\r\n", false)
+	f.Add("Called off; sorry, folks", "Cancelled. Sorry!", "", "Ann", true)
+	f.Fuzz(func(t *testing.T, title, description, venue, name string, cancel bool) {
+		method, status := MethodRequest, "CONFIRMED"
+		if cancel {
+			method, status = MethodCancel, "CANCELLED"
+		}
+		in := invite(t, method)
 		in.Meeting.Title = title
 		in.Meeting.Venue = venue
 		in.Description = description
@@ -625,6 +630,11 @@ func FuzzInvite(f *testing.F) {
 		check(ics.ComponentPropertySummary, cleanLine(title))
 		check(ics.ComponentPropertyDescription, cleanText(description))
 		check(ics.ComponentPropertyUniqueId, "2026-12-10@afterparty.example")
+		check(ics.ComponentPropertyStatus, status)
+		check(ics.ComponentPropertySequence, "2")
+		if m := props(lines, "METHOD"); len(m) != 1 || m[0] != "METHOD:"+method {
+			t.Errorf("METHOD lines %q, want METHOD:%s", m, method)
+		}
 		// The calendar parses to the same number of attendees it was given, whatever the name.
 		att := props(lines, "ATTENDEE")
 		if len(att) != 1 || !strings.HasSuffix(att[0], ":mailto:ann@example.com") {

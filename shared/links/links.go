@@ -20,6 +20,7 @@ const (
 	ActionPub         = "pub"
 	ActionUnsubscribe = "unsub"
 	ActionCalendar    = "ics"
+	ActionJoin        = "join" // confirm an address from the /join form (double opt-in)
 )
 
 // Errors a verification can end in; each maps to a page the member understands.
@@ -43,6 +44,7 @@ type Claims struct {
 // can be rotated with an overlap.
 type Signer struct {
 	keys    map[string][]byte
+	retired map[string]time.Time // an accepted older key stops verifying at this time
 	current string
 }
 
@@ -59,6 +61,16 @@ func NewSigner(kid string, secret []byte) (*Signer, error) {
 
 // Accept adds an older key that is still accepted but no longer used to sign.
 func (s *Signer) Accept(kid string, secret []byte) { s.keys[kid] = secret }
+
+// AcceptUntil adds an older key that is accepted until retire (exclusive): after
+// a rotation, until the longest-lived link it signed has expired.
+func (s *Signer) AcceptUntil(kid string, secret []byte, retire time.Time) {
+	s.Accept(kid, secret)
+	if s.retired == nil {
+		s.retired = map[string]time.Time{}
+	}
+	s.retired[kid] = retire
+}
 
 // Sign returns the token for c (c.KeyID is ignored: the current key signs).
 func (s *Signer) Sign(c Claims) string {
@@ -87,7 +99,7 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 		return Claims{}, ErrMalformed
 	}
 	key, ok := s.keys[parts[0]]
-	if !ok {
+	if retire, set := s.retired[parts[0]]; !ok || (set && !now.Before(retire)) {
 		return Claims{}, ErrUnknownKey
 	}
 	want := s.mac(key, string(raw))

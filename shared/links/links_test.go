@@ -98,3 +98,27 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestRetiredKey(t *testing.T) {
+	old := signer(t)
+	token := old.Sign(Claims{Member: "m1", Action: ActionUnsubscribe, Expires: now.Add(48 * time.Hour)})
+	next, _ := NewSigner("k2", []byte("another-key-another-key-another!"))
+	next.AcceptUntil("k1", []byte("0123456789abcdef0123456789abcdef"), now.Add(24*time.Hour))
+	tests := []struct {
+		name string
+		at   time.Time
+		want error
+	}{
+		{"during the overlap", now, nil},
+		{"just before retirement", now.Add(24*time.Hour - time.Second), nil},
+		{"at retirement", now.Add(24 * time.Hour), ErrUnknownKey},
+		{"after retirement, though the link itself has not expired", now.Add(30 * time.Hour), ErrUnknownKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := next.Verify(token, tt.at); !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package setup
 
 import (
+	"context"
 	"fmt"
 	"net/mail"
 	"time"
@@ -32,17 +33,41 @@ func newCalendar(r *cycle.Runner) (calendar, error) {
 	return calendar{runner: r, group: r.Config.GroupName, organizer: *a, uidDomain: g.UIDDomain()}, nil
 }
 
-// MemberInvite is the member's own invite, as attached to their invitation.
+// lookupTimeout bounds the SEQUENCE lookups of a download or the feed (web.Calendar
+// passes no context).
+const lookupTimeout = 5 * time.Second
+
+// MemberInvite is the member's own invite, as attached to their invitation, at the
+// meeting's current SEQUENCE: a calendar ignores an invite older than the one it has.
 func (c calendar) MemberInvite(m group.Meeting, member group.Member, now time.Time) ([]byte, error) {
-	return c.runner.Renderer.Calendar(c.runner.Message(group.Invitation, m, member, c.organizer, "", now))
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	seq, err := c.runner.Sequence(ctx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	msg := c.runner.Message(group.Invitation, m, member, c.organizer, "", now)
+	msg.Sequence = seq
+	return c.runner.Renderer.Calendar(msg)
 }
 
-// Feed is the group's public calendar: no attendees, no member data.
+// Feed is the group's public calendar: no attendees, no member data; each event has
+// the UID and SEQUENCE of the meeting's invitations.
 func (c calendar) Feed(ms []group.Meeting, now time.Time) ([]byte, error) {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	seqs, err := c.runner.Store.Sequences(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	invites := make([]ical.Invite, len(ms))
 	for i, m := range ms {
 		invites[i] = ical.Invite{
-			Method: "PUBLISH", Meeting: m, Organizer: c.organizer, Stamp: now,
+			Method: ical.MethodPublish, Meeting: m, Organizer: c.organizer, Stamp: now, Sequence: seqs[m.ID],
 			Description: m.Topic, URL: c.runner.Links.BaseURL + "/m/" + m.ID, UIDDomain: c.uidDomain,
 		}
 	}

@@ -80,19 +80,22 @@ func FromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, ep co
 	b := links.Builder{BaseURL: cfg.BaseURL, Signer: signer}
 	a := &App{
 		Config: cfg, AWS: awsCfg, Store: store, SES: ses, Signer: signer, Log: log,
-		Runner: &cycle.Runner{Store: store, SES: ses, Renderer: renderer, Links: b, Config: cfg, Clock: time.Now, Log: log},
+		Runner: &cycle.Runner{Store: store, SES: sender(ses, cfg.ConfigurationSet), Renderer: renderer, Links: b, Config: cfg, Clock: time.Now, Log: log},
 	}
 	cal, err := newCalendar(a.Runner)
 	if err != nil {
 		return nil, err
 	}
-	a.Site = &web.Site{Store: store, Signer: signer, Calendar: cal, GroupName: cfg.GroupName, TimeZone: cfg.TimeZone, Clock: time.Now, Log: log}
+	if a.Site, err = newSite(cfg, awsCfg, store, ses, signer, cal, log); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
 // Signer builds the link signer: in AWS from the Secrets Manager secret (its current
-// version signs, its previous version is still accepted, so rotation never breaks a
-// link already sent), locally from AFTERPARTY_LINK_SECRET.
+// version signs; its previous version is still accepted until the longest-lived
+// link it can have signed has expired, so a rotation never breaks a link already
+// sent), locally from AFTERPARTY_LINK_SECRET.
 func Signer(ctx context.Context, cfg config.Config, awsCfg aws.Config) (*links.Signer, error) {
 	if cfg.LinkSecretARN == "" {
 		return links.NewSigner("local", cfg.LinkSecret)
@@ -107,8 +110,8 @@ func Signer(ctx context.Context, cfg config.Config, awsCfg aws.Config) (*links.S
 		return nil, err
 	}
 	prev, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &cfg.LinkSecretARN, VersionStage: aws.String("AWSPREVIOUS")})
-	if err == nil {
-		s.Accept(keyID(prev.VersionId), []byte(aws.ToString(prev.SecretString)))
+	if err == nil && keyID(prev.VersionId) != keyID(cur.VersionId) {
+		acceptPrevious(s, keyID(prev.VersionId), []byte(aws.ToString(prev.SecretString)), cur.CreatedDate)
 	}
 	return s, nil
 }

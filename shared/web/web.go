@@ -13,9 +13,14 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/emersion/go-message/mail"
+
 	"github.com/afterparty/afterparty/shared/dynamo"
+	"github.com/afterparty/afterparty/shared/emails"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/links"
 )
@@ -25,14 +30,29 @@ type Store interface {
 	ScheduleRow(ctx context.Context, meetingID string) (group.Row, error)
 	ScheduleRows(ctx context.Context) ([]group.Row, error)
 	Member(ctx context.Context, id string) (group.Member, error)
+	Members(ctx context.Context, ids []string) (map[string]group.Member, error)
 	RSVP(ctx context.Context, meetingID, memberID string) (group.RSVP, error)
-	SetRSVP(ctx context.Context, meetingID, memberID string, a group.Answer, now time.Time) (group.RSVP, error)
+	Answer(ctx context.Context, meetingID, memberID string, a group.Answer, guests, capacity int, now time.Time) (dynamo.Booking, error)
+	Places(ctx context.Context, meetingID string) (dynamo.Places, error)
+	PlaceCounts(ctx context.Context, meetingID string) (going, waiting int, err error)
 	PubAnswer(ctx context.Context, meetingID, memberID string) (group.PubAnswer, error)
+	PubAnswers(ctx context.Context, meetingID string) (map[string]bool, error)
 	SetPubAnswer(ctx context.Context, meetingID, memberID string, coming bool, now time.Time) error
 	SetMemberStatus(ctx context.Context, id, status string, now time.Time) error
+	SetMuted(ctx context.Context, id string, muted []group.Kind, now time.Time) error
+	RequestJoin(ctx context.Context, email, name string, now time.Time) (group.Member, bool, error)
+	ConfirmJoin(ctx context.Context, id string, now time.Time) (group.Member, bool, error)
 }
 
 var _ Store = (*dynamo.Store)(nil)
+
+// SES is the part of the SES v2 client the site sends its emails with (the
+// waitlist promotion, the join confirmation, the welcome).
+type SES interface {
+	SendEmail(context.Context, *sesv2.SendEmailInput, ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+}
+
+var _ SES = (*sesv2.Client)(nil)
 
 // Calendar renders .ics files for the site; shared/ical's adapter satisfies it.
 type Calendar interface {
@@ -51,6 +71,51 @@ type Site struct {
 	Log       *slog.Logger
 	// PubLinkLife is how long after a meeting's end the pub link still records.
 	PubLinkLife time.Duration
+
+	// SES sends the site's own emails as From (with Organizers as Reply-To),
+	// rendered by Notices.
+	SES        SES
+	ConfigSet  string // SES configuration set ("" none)
+	Notices    *emails.NoticeRenderer
+	From       mail.Address
+	Organizers []string
+	// BaseURL is the base of the links the site's emails carry. Behind a Lambda
+	// function URL the request's domain (set by AWS, not by the client) is used.
+	BaseURL string
+
+	// Keys, if set, reloads the signing keys; it is called (at most once a minute)
+	// when a link names a key the site does not hold: the secret was rotated since
+	// the function started.
+	Keys       func(context.Context) (*links.Signer, error)
+	reloaded   atomic.Pointer[links.Signer]
+	reloadedAt atomic.Int64
+}
+
+// KeyReloadEvery is how often at most a link with an unknown key reloads the keys.
+const KeyReloadEvery = time.Minute
+
+func (s *Site) signer() *links.Signer {
+	if k := s.reloaded.Load(); k != nil {
+		return k
+	}
+	return s.Signer
+}
+
+// reloadKeys reads the signing keys again and reports whether it did.
+func (s *Site) reloadKeys(ctx context.Context) bool {
+	last := s.reloadedAt.Load()
+	now := s.Clock().UnixNano()
+	if s.Keys == nil || (last != 0 && now-last < int64(KeyReloadEvery)) || !s.reloadedAt.CompareAndSwap(last, now) {
+		return false
+	}
+	k, err := s.Keys(ctx)
+	if err != nil {
+		s.Log.Error("reload link-signing keys", "error", err)
+		return false
+	}
+	s.reloaded.Store(k)
+	s.Log.Info("link-signing keys reloaded")
+	return true
 }
 
 //go:embed templates/*.html
@@ -61,10 +126,18 @@ var pages = func() map[string]*template.Template {
 		"when":       when,
 		"local":      func(t time.Time, m group.Meeting) string { return t.In(m.Location).Format("Mon 2 Jan 15:04 MST") },
 		"answerText": answerText,
+		// guestsOf is how many guests hold a place with a going member.
+		"guestsOf": func(r group.RSVP) int { return max(r.Seats-1, 0) },
+		"plural": func(n int, one, many string) string {
+			if n == 1 {
+				return one
+			}
+			return many
+		},
 	}
 	base := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/meeting.html"))
 	out := map[string]*template.Template{}
-	for _, name := range []string{"rsvp", "pub", "unsubscribe", "page", "error"} {
+	for _, name := range []string{"rsvp", "pub", "unsubscribe", "page", "error", "join", "confirm"} {
 		out[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html"))
 	}
 	return out
@@ -108,12 +181,24 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("POST /pub", s.pub)
 	mux.HandleFunc("GET /unsubscribe", s.unsubscribe)
 	mux.HandleFunc("POST /unsubscribe", s.unsubscribe)
+	mux.HandleFunc("GET /join", s.join)
+	mux.HandleFunc("POST /join", s.join)
+	mux.HandleFunc("GET /join/confirm", s.confirmJoin)
+	mux.HandleFunc("POST /join/confirm", s.confirmJoin)
 	mux.HandleFunc("GET /invite.ics", s.invite)
 	mux.HandleFunc("GET /m/{id}", s.meetingPage)
 	mux.HandleFunc("GET /calendar.ics", s.feed)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/calendar.ics", http.StatusFound) })
-	return securityHeaders(mux)
+	return securityHeaders(limitBody(mux))
+}
+
+// limitBody caps what a form may post: every form here is a few fields.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		next.ServeHTTP(w, r)
+	})
 }
 
 func securityHeaders(next http.Handler) http.Handler {
@@ -140,12 +225,44 @@ type view struct {
 	Coming   bool
 	MapURL   string
 	Active   bool
+
+	// RSVP page
+	Places      *placesView
+	Guests      []guestChoice
+	Calendar    *calendarLinks
+	Position    int // on the waitlist, 1 = next
+	Refused     int // guests that did not fit
+	GuestsMax   int
+	PubComing   int
+	Kinds       []kindChoice
+	Form        joinForm
+	Sent        bool
+	JoinedNow   bool
+	Unsubscribe string
 }
 
 type choice struct {
 	Value   group.Answer
 	Label   string
 	Checked bool
+}
+
+type guestChoice struct {
+	N        int
+	Selected bool
+}
+
+// placesView is what a page says about a meeting's places: counts, never names.
+type placesView struct {
+	Going    int
+	Waiting  int
+	Capacity int
+	Left     int
+	Full     bool
+}
+
+type calendarLinks struct {
+	ICS, Google, Outlook string
 }
 
 func (s *Site) render(w http.ResponseWriter, status int, page string, v view) {
@@ -166,6 +283,10 @@ func (s *Site) fail(w http.ResponseWriter, status int, title, message string) {
 	s.render(w, status, "error", view{Title: title, Message: message})
 }
 
+func (s *Site) unavailable(w http.ResponseWriter) {
+	s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not reach our records just now. Please try again in a minute.")
+}
+
 // claims verifies the request's token for action and answers with the right page
 // when it does not hold: 400 damaged, 403 forged or for another action, 410 expired.
 func (s *Site) claims(w http.ResponseWriter, r *http.Request, action string) (links.Claims, string, bool) {
@@ -174,7 +295,10 @@ func (s *Site) claims(w http.ResponseWriter, r *http.Request, action string) (li
 		s.fail(w, http.StatusBadRequest, "This link is incomplete", "The link has no token. Please use the whole link from your email; some mail programs split long links.")
 		return links.Claims{}, "", false
 	}
-	c, err := s.Signer.Verify(token, s.Clock())
+	c, err := s.signer().Verify(token, s.Clock())
+	if errors.Is(err, links.ErrUnknownKey) && s.reloadKeys(r.Context()) {
+		c, err = s.signer().Verify(token, s.Clock())
+	}
 	switch {
 	case errors.Is(err, links.ErrExpired):
 		s.fail(w, http.StatusGone, "This link has expired", "Links in our emails stop working some time after the meeting. The newest email from us has a fresh one.")
@@ -201,7 +325,7 @@ func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group
 	}
 	if err != nil {
 		s.Log.Error("read meeting", "meeting", id, "error", err)
-		s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not reach our records just now. Please try again in a minute.")
+		s.unavailable(w)
 		return group.Meeting{}, false
 	}
 	m, problems := group.ParseMeeting(row, s.TimeZone)
@@ -221,70 +345,28 @@ func (s *Site) member(w http.ResponseWriter, r *http.Request, id string) (group.
 	}
 	if err != nil {
 		s.Log.Error("read member", "member", id, "error", err)
-		s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not reach our records just now. Please try again in a minute.")
+		s.unavailable(w)
 		return m, false
 	}
 	return m, true
 }
 
-func (s *Site) rsvp(w http.ResponseWriter, r *http.Request) {
-	c, token, ok := s.claims(w, r, links.ActionRSVP)
-	if !ok {
-		return
+// places reads a meeting's counts for a page; nil (and the page says nothing about
+// places) if they cannot be read.
+func (s *Site) places(ctx context.Context, m group.Meeting) *placesView {
+	going, waiting, err := s.Store.PlaceCounts(ctx, m.ID)
+	if err != nil {
+		s.Log.Error("read places", "meeting", m.ID, "error", err)
+		return nil
 	}
-	m, ok := s.meeting(w, r, c.Meeting)
-	if !ok {
-		return
-	}
-	member, ok := s.member(w, r, c.Member)
-	if !ok {
-		return
-	}
-	v := view{Title: "RSVP: " + m.Title, Token: token, Meeting: m, Member: member}
-	now := s.Clock()
-	switch {
-	case m.Cancelled():
-		v.Closed = "This meeting has been cancelled, so answers are closed. Sorry! We hope to see you at the next one."
-	case !now.Before(m.Start):
-		v.Closed = "This meeting has already started, so answers are closed. See you at the next one!"
-	}
-	current, err := s.Store.RSVP(r.Context(), m.ID, member.ID)
-	if err == nil {
-		v.RSVP = &current
-	} else if !errors.Is(err, dynamo.ErrNotFound) {
-		s.Log.Error("read RSVP", "meeting", m.ID, "member", member.ID, "error", err)
-	}
-	wanted, valid := group.ParseAnswer(r.FormValue("answer"))
-	if r.Method == http.MethodPost {
-		switch {
-		case v.Closed != "":
-			s.render(w, http.StatusConflict, "rsvp", s.withChoices(v, wanted))
-			return
-		case !valid:
-			s.fail(w, http.StatusBadRequest, "Please choose an answer", "Pick Yes, Maybe or No and press the button.")
-			return
-		}
-		got, err := s.Store.SetRSVP(r.Context(), m.ID, member.ID, wanted, now)
-		if err != nil {
-			s.Log.Error("record RSVP", "meeting", m.ID, "member", member.ID, "error", err)
-			s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not record your answer just now. Please try again in a minute.")
-			return
-		}
-		s.Log.Info("RSVP recorded", "meeting", m.ID, "member", member.ID, "answer", got.Answer)
-		v.RSVP, v.Recorded = &got, true
-	}
-	s.render(w, http.StatusOK, "rsvp", s.withChoices(v, wanted))
+	return placesOf(m, going, waiting)
 }
 
-func (s *Site) withChoices(v view, wanted group.Answer) view {
-	selected := wanted
-	if v.Recorded || selected == "" {
-		if v.RSVP != nil {
-			selected = v.RSVP.Answer
-		}
-	}
-	for _, a := range []group.Answer{group.Yes, group.Maybe, group.No} {
-		v.Choices = append(v.Choices, choice{Value: a, Label: answerText(a), Checked: a == selected})
+func placesOf(m group.Meeting, going, waiting int) *placesView {
+	v := &placesView{Going: going, Waiting: waiting, Capacity: m.Capacity}
+	if m.Capacity > 0 {
+		v.Left = max(m.Capacity-going, 0)
+		v.Full = v.Left == 0 || waiting > 0
 	}
 	return v
 }
@@ -317,7 +399,7 @@ func (s *Site) pub(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodPost {
 		if v.Closed != "" {
-			s.render(w, http.StatusConflict, "pub", v)
+			s.render(w, http.StatusConflict, "pub", s.withPubCount(r.Context(), v))
 			return
 		}
 		coming := r.FormValue("coming") != "no"
@@ -329,35 +411,22 @@ func (s *Site) pub(w http.ResponseWriter, r *http.Request) {
 		s.Log.Info("pub answer recorded", "meeting", m.ID, "member", member.ID, "coming", coming)
 		v.Coming, v.Recorded = coming, true
 	}
-	s.render(w, http.StatusOK, "pub", v)
+	s.render(w, http.StatusOK, "pub", s.withPubCount(r.Context(), v))
 }
 
-func (s *Site) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	c, token, ok := s.claims(w, r, links.ActionUnsubscribe)
-	if !ok {
-		return
+// withPubCount adds how many said they're coming to the pub (a count, no names).
+func (s *Site) withPubCount(ctx context.Context, v view) view {
+	answers, err := s.Store.PubAnswers(ctx, v.Meeting.ID)
+	if err != nil {
+		s.Log.Error("read pub answers", "meeting", v.Meeting.ID, "error", err)
+		return v
 	}
-	member, ok := s.member(w, r, c.Member)
-	if !ok {
-		return
-	}
-	v := view{Title: "Unsubscribe", Token: token, Member: member, Active: member.Status == group.MemberActive}
-	if r.Method == http.MethodPost {
-		// RFC 8058 one-click: the mail client POSTs List-Unsubscribe=One-Click to the
-		// List-Unsubscribe URL. The page's button posts action=unsubscribe.
-		status := group.MemberUnsubscribed
-		if r.FormValue("action") == "resubscribe" {
-			status = group.MemberActive
+	for _, coming := range answers {
+		if coming {
+			v.PubComing++
 		}
-		if err := s.Store.SetMemberStatus(r.Context(), member.ID, status, s.Clock()); err != nil {
-			s.Log.Error("set member status", "member", member.ID, "error", err)
-			s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not update your subscription just now. Please try again in a minute.")
-			return
-		}
-		s.Log.Info("member status changed", "member", member.ID, "status", status, "one_click", r.FormValue("List-Unsubscribe") == "One-Click")
-		v.Active, v.Recorded = status == group.MemberActive, true
 	}
-	s.render(w, http.StatusOK, "unsubscribe", v)
+	return v
 }
 
 func (s *Site) invite(w http.ResponseWriter, r *http.Request) {
@@ -390,7 +459,7 @@ func (s *Site) meetingPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, http.StatusOK, "page", view{Title: m.Title, Meeting: m})
+	s.render(w, http.StatusOK, "page", view{Title: m.Title, Meeting: m, Places: s.places(r.Context(), m)})
 }
 
 // FeedWindow is how far back the calendar feed reaches.

@@ -1,0 +1,189 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/afterparty/afterparty/shared/dynamo"
+	"github.com/afterparty/afterparty/shared/group"
+	"github.com/afterparty/afterparty/shared/links"
+)
+
+// kindChoice is one message kind on the preferences form.
+type kindChoice struct {
+	Kind        group.Kind
+	Label, Hint string
+	Wanted      bool
+}
+
+var kindLabels = map[group.Kind][2]string{
+	group.Invitation: {"Invitations", "about two weeks before each meeting, with the calendar invite, and any change or cancellation"},
+	group.Reminder:   {"Reminders", "two days before a meeting you haven't said No to"},
+	group.Teaser:     {"Icebreaker teasers", "the night before: the icebreaker question and the speaker's intro"},
+	group.Pub:        {"After-party emails", "when the talk ends: which pub, and the map"},
+}
+
+func kindChoices(m group.Member) []kindChoice {
+	var out []kindChoice
+	for _, k := range group.Kinds {
+		l, ok := kindLabels[k]
+		if !ok {
+			l = [2]string{strings.ToUpper(string(k[:1])) + string(k[1:]), ""}
+		}
+		muted := false
+		for _, x := range m.Muted {
+			muted = muted || x == k
+		}
+		out = append(out, kindChoice{Kind: k, Label: l[0], Hint: l[1], Wanted: !muted})
+	}
+	return out
+}
+
+// unsubscribe is the page the unsubscribe link opens, and the target of the RFC 8058
+// one-click POST (body List-Unsubscribe=One-Click, no cookies), which unsubscribes
+// at once. The page's forms post action=unsubscribe, action=resubscribe or
+// action=preferences (with one "keep" value per kind the member still wants).
+func (s *Site) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	c, token, ok := s.claims(w, r, links.ActionUnsubscribe)
+	if !ok {
+		return
+	}
+	member, ok := s.member(w, r, c.Member)
+	if !ok {
+		return
+	}
+	v := view{Title: "Your emails from " + s.GroupName, Token: token, Member: member, Active: member.Status == group.MemberActive}
+	if r.Method == http.MethodPost {
+		now := s.Clock()
+		action := r.FormValue("action")
+		status := group.MemberUnsubscribed
+		switch action {
+		case "resubscribe":
+			status = group.MemberActive
+		case "preferences":
+			keep := map[group.Kind]bool{}
+			for _, k := range r.Form["keep"] {
+				keep[group.Kind(k)] = true
+			}
+			var muted []group.Kind
+			for _, k := range group.Kinds {
+				if !keep[k] {
+					muted = append(muted, k)
+				}
+			}
+			if len(muted) < len(group.Kinds) {
+				status = group.MemberActive
+			}
+			if err := s.Store.SetMuted(r.Context(), member.ID, muted, now); err != nil {
+				s.Log.Error("set preferences", "member", member.ID, "error", err)
+				s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not save your preferences just now. Please try again in a minute.")
+				return
+			}
+			member.Muted = muted
+		}
+		if err := s.Store.SetMemberStatus(r.Context(), member.ID, status, now); err != nil {
+			s.Log.Error("set member status", "member", member.ID, "error", err)
+			s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not update your subscription just now. Please try again in a minute.")
+			return
+		}
+		s.Log.Info("member status changed", "member", member.ID, "status", status, "action", action, "one_click", r.FormValue("List-Unsubscribe") == "One-Click")
+		member.Status = status
+		v.Member, v.Active, v.Recorded, v.Message = member, status == group.MemberActive, true, action
+	}
+	v.Kinds = kindChoices(v.Member)
+	s.render(w, http.StatusOK, "unsubscribe", v)
+}
+
+type joinForm struct {
+	Name, Email string
+	Problem     string
+}
+
+// JoinLinkLife is how long a join confirmation link works.
+const JoinLinkLife = 48 * time.Hour
+
+// join is the public form to join the group: name and email. A POST sends a
+// confirmation email with a signed link (double opt-in), at most one per address
+// per hour; the page says the same whether or not the address is known, so the
+// form tells nobody who is a member.
+func (s *Site) join(w http.ResponseWriter, r *http.Request) {
+	v := view{Title: "Join " + s.GroupName}
+	if r.Method != http.MethodPost {
+		s.render(w, http.StatusOK, "join", v)
+		return
+	}
+	v.Form = joinForm{Name: strings.Join(strings.Fields(r.FormValue("name")), " "), Email: strings.TrimSpace(r.FormValue("email"))}
+	a, err := mail.ParseAddress(v.Form.Email)
+	switch {
+	case v.Form.Name == "" || utf8.RuneCountInString(v.Form.Name) > 100 || !utf8.ValidString(v.Form.Name):
+		v.Form.Problem = "Please tell us your name (at most 100 characters)."
+	case err != nil || a.Address != v.Form.Email || strings.ContainsAny(v.Form.Email, " \t\r\n<>\"") || len(v.Form.Email) > 254:
+		v.Form.Problem = "Please give a plain email address, like ada@example.org."
+	}
+	if v.Form.Problem != "" {
+		s.render(w, http.StatusBadRequest, "join", v)
+		return
+	}
+	now := s.Clock()
+	member, send, err := s.Store.RequestJoin(r.Context(), v.Form.Email, v.Form.Name, now)
+	if err != nil {
+		s.Log.Error("request to join", "error", err)
+		s.unavailable(w)
+		return
+	}
+	if send {
+		b := s.builder(r)
+		confirm := b.URL("/join/confirm", links.Claims{Member: member.ID, Action: links.ActionJoin, Expires: now.Add(JoinLinkLife)}, nil)
+		member.Name = v.Form.Name
+		if err := s.sendNotice(r, noticeJoinConfirm, member, nil, confirm); err != nil {
+			s.Log.Error("send join confirmation", "member", member.ID, "error", err)
+			s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not send the confirmation email just now. Please try again in an hour.")
+			return
+		}
+		s.Log.Info("join requested", "member", member.ID)
+	} else {
+		s.Log.Info("join request within the hour: no email", "member", member.ID)
+	}
+	v.Sent = true
+	s.render(w, http.StatusOK, "join", v)
+}
+
+// confirmJoin is the page the confirmation email's link opens: GET shows a button
+// (mail scanners fetch links), the POST makes the member active and sends the
+// welcome email the first time.
+func (s *Site) confirmJoin(w http.ResponseWriter, r *http.Request) {
+	c, token, ok := s.claims(w, r, links.ActionJoin)
+	if !ok {
+		return
+	}
+	member, ok := s.member(w, r, c.Member)
+	if !ok {
+		return
+	}
+	v := view{Title: "Confirm: join " + s.GroupName, Token: token, Member: member, Active: member.Status == group.MemberActive}
+	if r.Method == http.MethodPost {
+		m, joined, err := s.Store.ConfirmJoin(r.Context(), member.ID, s.Clock())
+		if errors.Is(err, dynamo.ErrNotFound) {
+			s.fail(w, http.StatusNotFound, "We don't know you (any more)", "Please fill in the join form again.")
+			return
+		}
+		if err != nil {
+			s.Log.Error("confirm join", "member", member.ID, "error", err)
+			s.unavailable(w)
+			return
+		}
+		if joined {
+			if err := s.sendNotice(r, noticeWelcome, m, nil, ""); err != nil {
+				s.Log.Error("send welcome", "member", m.ID, "error", err)
+			}
+		}
+		s.Log.Info("join confirmed", "member", m.ID, "new", joined)
+		v.Member, v.Active, v.Recorded, v.JoinedNow = m, true, true, joined
+		v.Unsubscribe = s.unsubscribeURL(r, m)
+	}
+	s.render(w, http.StatusOK, "confirm", v)
+}
