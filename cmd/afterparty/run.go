@@ -66,6 +66,9 @@ func printReport(cmd *cobra.Command, rep cycle.Report) {
 				note = "not finished: some sends left for the next run"
 			}
 		}
+		if m.Campaign != "" {
+			note = m.Campaign + ": " + note // an update or cancellation of an invited meeting
+		}
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\n", m.MeetingID, m.Result.Sent, m.Result.Done, m.Result.Failed, m.Result.Pending, note)
 	}
 	for _, id := range rep.Invalid {
