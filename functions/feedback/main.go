@@ -1,6 +1,7 @@
 // Command feedback is the Lambda function that receives SES bounce and complaint
 // events (the configuration set's SNS event destination) and suppresses members;
-// see shared/feedback.
+// see shared/feedback. It builds only the store, not setup.App: its policy allows
+// nothing but UpdateItem on the state table (no secret, no SES).
 package main
 
 import (

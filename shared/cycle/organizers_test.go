@@ -199,3 +199,34 @@ func TestDigestHeadcounts(t *testing.T) {
 		}
 	}
 }
+
+// TestDigestCountsWaitlistAndGuests proves the digest reads the capacity feature's
+// places: a Yes beyond the capacity is on the waitlist, and guests that fitted count.
+func TestDigestCountsWaitlistAndGuests(t *testing.T) {
+	a, orgs := organizerApp(t)
+	ms := a.AddMembers(t, "ada", "bob")
+	f := meetingFields("full")
+	f["capacity"], f["guests_max"] = "2", "1"
+	m := a.PutMeeting(t, f)
+	now := time.Now()
+	for _, x := range []struct {
+		member string
+		guests int
+	}{{"ada", 1}, {"bob", 0}} {
+		if _, err := a.Store.Answer(ctx, m.ID, ms[x.member].ID, group.Yes, x.guests, m.Capacity, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Runner.RunDigest(ctx, m.Start.Add(-3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got := inboxWith(t, a, orgs[1], "Headcount: "+m.Title)
+	if len(got) != 1 {
+		t.Fatalf("%d digests", len(got))
+	}
+	for _, want := range []string{"Yes:            1 (capacity 2)", "Waitlist:       1", "Guests:         1", "3 hours before"} {
+		if !strings.Contains(got[0].Body.Text, want) {
+			t.Errorf("digest lacks %q:\n%s", want, got[0].Body.Text)
+		}
+	}
+}

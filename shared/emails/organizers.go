@@ -41,14 +41,12 @@ type Headcount struct {
 	Yes        int
 	Maybe      int
 	No         int
-	NoAnswer   int // members who got the invitation and have not answered
-	Waitlist   int
-	Guests     int
+	NoAnswer   int      // members who got the invitation and have not answered
+	Waitlist   int      // Yes beyond the capacity, queued
+	Guests     int      // guests of going members that fitted
 	Pub        int      // "I'm coming to the pub"
 	FirstTimer []string // names of members whose first Yes this is
 	Icebreaker string
-	// Missing names the figures this deployment cannot count yet (shown as 0).
-	Missing []string
 }
 
 // OrganizerMessage is one email to one organizer. It is the dot of the templates.

@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/afterparty/afterparty/shared/dynamo"
@@ -119,7 +120,8 @@ func (s *Site) join(w http.ResponseWriter, r *http.Request) {
 	v.Form = joinForm{Name: strings.Join(strings.Fields(r.FormValue("name")), " "), Email: strings.TrimSpace(r.FormValue("email"))}
 	a, err := mail.ParseAddress(v.Form.Email)
 	switch {
-	case v.Form.Name == "" || utf8.RuneCountInString(v.Form.Name) > 100 || !utf8.ValidString(v.Form.Name):
+	case v.Form.Name == "" || utf8.RuneCountInString(v.Form.Name) > 100 || !utf8.ValidString(v.Form.Name) ||
+		strings.IndexFunc(v.Form.Name, unicode.IsControl) >= 0:
 		v.Form.Problem = "Please tell us your name (at most 100 characters)."
 	case err != nil || a.Address != v.Form.Email || strings.ContainsAny(v.Form.Email, " \t\r\n<>\"") || len(v.Form.Email) > 254:
 		v.Form.Problem = "Please give a plain email address, like ada@example.org."

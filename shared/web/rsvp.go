@@ -107,7 +107,8 @@ func (s *Site) withChoices(r *http.Request, v view, wanted group.Answer, guests 
 	if v.Places == nil {
 		v.Places = s.places(r.Context(), v.Meeting)
 	}
-	if v.RSVP != nil && v.RSVP.Answer != group.No && !v.Meeting.Cancelled() {
+	// Calendar links for those who may come: not for No, not (yet) for the waitlist.
+	if v.RSVP != nil && v.RSVP.Answer != group.No && v.RSVP.Place != group.PlaceWaitlisted && !v.Meeting.Cancelled() {
 		b := s.builder(r)
 		ml := cycle.MemberLinks(b, v.Meeting, v.Member, s.Clock())
 		details := "Details: " + b.BaseURL + "/m/" + v.Meeting.ID

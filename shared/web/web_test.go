@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
 	"github.com/afterparty/afterparty/infra/apptest"
 	"github.com/afterparty/afterparty/infra/localstack"
 	"github.com/afterparty/afterparty/shared/cycle"
@@ -263,6 +266,9 @@ func TestRSVPConfirmationAndWaitlist(t *testing.T) {
 	// Ken with 1 guest does not fit (1 place left): waitlisted, number 1.
 	p = s.do(t, http.MethodPost, ken(group.Yes), url.Values{"answer": {"yes"}, "guests": {"1"}})
 	p.mustContain(t, "on the waitlist: number 1", "<strong>full</strong>")
+	if strings.Contains(p.Body, "invite.ics") {
+		t.Error("the waitlist page offers to add the meeting to the calendar")
+	}
 	// Grace alone would fit, but Ken is first in line: she waits too.
 	p = s.do(t, http.MethodPost, grace(group.Yes), url.Values{"answer": {"yes"}})
 	p.mustContain(t, "on the waitlist: number 2")
@@ -409,6 +415,8 @@ func TestJoin(t *testing.T) {
 		{"name": {"Nina"}, "email": {"not an address"}},
 		{"name": {"Nina"}, "email": {"Nina <" + addr + ">"}},
 		{"name": {""}, "email": {addr}},
+		{"name": {"Nina\x00\x1b[31m"}, "email": {addr}},
+		{"name": {"Nina"}, "email": {addr + "\r\nBcc: all@example.org"}},
 	} {
 		if p := s.do(t, http.MethodPost, s.srv.URL+"/join", bad); p.Status != http.StatusBadRequest {
 			t.Fatalf("join %v: %d", bad, p.Status)
@@ -640,4 +648,33 @@ func mustSigner(t *testing.T, kid string) *links.Signer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestLambdaLinksUseFunctionURL: behind the Lambda function URL the join email's
+// links use the domain AWS puts in the request context, never the client's Host
+// header (which would let anyone send a confirmation link to their own site).
+func TestLambdaLinksUseFunctionURL(t *testing.T) {
+	s := newSite(t)
+	addr := s.Email("lambda")
+	const domain = "abcdefghijklmnop.lambda-url.us-east-1.on.aws"
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: "/join",
+		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "host": "evil.example"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			DomainName: domain, RequestID: "r1", Stage: "$default",
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: http.MethodPost, Path: "/join", Protocol: "HTTP/1.1", SourceIP: "203.0.113.7"},
+		},
+		Body: url.Values{"name": {"Lam Da"}, "email": {addr}}.Encode(),
+	}
+	res, err := httpadapter.NewV2(s.Site.Handler()).ProxyWithContext(ctx, ev)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("join through the Lambda adapter: %d %v", res.StatusCode, err)
+	}
+	inbox := s.Inbox(t, addr)
+	if len(inbox) != 1 {
+		t.Fatalf("%d emails, want the confirmation", len(inbox))
+	}
+	if !strings.Contains(inbox[0].Body.Text, "https://"+domain+"/join/confirm?t=") || strings.Contains(inbox[0].Body.Text, "evil.example") {
+		t.Fatalf("the confirmation's links do not use the function URL:\n%s", inbox[0].Body.Text)
+	}
 }
