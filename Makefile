@@ -30,7 +30,7 @@ help: ## this list
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-26s %s\n", $$1, $$2 }'
 
 deps: $(NPM_STAMP) $(RIE_STAMP) ## install the pinned emulators (npm ci in infra/local, aws-lambda-rie into .bin) and Debian's chromium
-	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 $(NPM_STAMP): infra/local/package.json infra/local/package-lock.json
 	npm ci --prefix infra/local --no-audit --no-fund
