@@ -13,6 +13,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -212,6 +213,7 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 type view struct {
+	Webcal   template.URL // the group calendar's webcal:// subscribe link (built here, not from input)
 	Title    string
 	Group    string
 	Message  string
@@ -459,7 +461,17 @@ func (s *Site) meetingPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, http.StatusOK, "page", view{Title: m.Title, Meeting: m, Places: s.places(r.Context(), m)})
+	s.render(w, http.StatusOK, "page", view{Title: m.Title, Meeting: m, Places: s.places(r.Context(), m), Webcal: s.webcal(r)})
+}
+
+// webcal is the group feed's subscribe link: calendar apps follow webcal:// to the
+// same address over http(s) and keep it updated.
+func (s *Site) webcal(r *http.Request) template.URL {
+	base := s.builder(r).BaseURL
+	if _, rest, ok := strings.Cut(base, "://"); ok {
+		return template.URL("webcal://" + rest + "/calendar.ics")
+	}
+	return ""
 }
 
 // FeedWindow is how far back the calendar feed reaches.

@@ -301,7 +301,8 @@ func TestRSVPConfirmationAndWaitlist(t *testing.T) {
 	}
 	// The public page counts, with no names.
 	pg := s.do(t, http.MethodGet, s.srv.URL+"/m/"+m.ID, nil)
-	pg.mustContain(t, "2</strong> people are going", "1 place left of 3")
+	pg.mustContain(t, "2</strong> people are going", "1 place left of 3",
+		`href="webcal://`+strings.TrimPrefix(s.srv.URL, "http://")+`/calendar.ics"`)
 	for _, name := range []string{"Ada", "Ken", "Grace", "ada@", "ken@"} {
 		if strings.Contains(pg.Body, name) {
 			t.Errorf("the public page names %q", name)
