@@ -74,7 +74,7 @@ func TestScheduledFunctionsUnderRIE(t *testing.T) {
 		want map[string]int // emails by member, cumulative, whose subject contains subj
 		subj string
 	}{
-		{"invitations", m.Start.Add(-14 * 24 * time.Hour), map[string]int{"ada": 1, "grace": 1, "ken": 1}, "invited"},
+		{"invitations", m.Start.AddDate(0, 0, -14), map[string]int{"ada": 1, "grace": 1, "ken": 1}, "invited"},
 		{"reminders", m.Start.Add(-48 * time.Hour), map[string]int{"ada": 1, "ken": 1}, "Reminder"},
 		{"teasers", m.Start.Add(-24 * time.Hour), map[string]int{"ada": 1}, "icebreaker"},
 		{"pub", m.End.Add(time.Minute), map[string]int{"ada": 1}, "After-party"},

@@ -59,7 +59,7 @@ func TestFeedbackFunctionUnderRIE(t *testing.T) {
 		})
 	}
 	m := a.PutMeeting(t, map[string]string{"meeting_id": "after-feedback", "title": "Deliverability", "starts_at": "2031-03-13T18:30", "venue": "Hall"})
-	if _, err := a.Runner.Run(ctx, group.Invitation, m.Start.Add(-14*24*time.Hour)); err != nil {
+	if _, err := a.Runner.Run(ctx, group.Invitation, m.Start.AddDate(0, 0, -14)); err != nil {
 		t.Fatal(err)
 	}
 	if got := a.Counts(t, "invited"); got["fine"] != 1 || len(got) != 1 {

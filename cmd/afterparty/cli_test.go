@@ -148,7 +148,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	if out, _, _ = c.run(t, "run", "invitations", "--at", "2031-04-25T18:30:00+01:00"); strings.Fields(lineWith(out, "2031-05-08"))[1] != "0" {
 		t.Fatalf("second run must send 0: %s", out)
 	}
-	if _, errOut, ok = c.run(t, "run", "digest"); ok || !strings.Contains(errOut, "unknown function") {
+	if _, errOut, ok = c.run(t, "run", "suppers"); ok || !strings.Contains(errOut, "invalid argument") {
 		t.Fatalf("unknown function: %s", errOut)
 	}
 

@@ -107,6 +107,7 @@ func ReadMembersCSV(r io.Reader) ([]group.Member, []LineProblem) {
 		members  []group.Member
 		problems []LineProblem
 		emailCol = -1
+		columns  = 0
 		nameCol  = -1
 		seen     = map[string]int{}
 		line     = 0
@@ -134,10 +135,15 @@ func ReadMembersCSV(r io.Reader) ([]group.Member, []LineProblem) {
 					nameCol = i
 				}
 			}
+			columns = len(rec)
 			if emailCol < 0 {
 				problems = append(problems, LineProblem{Line: line, Message: `the first line must be the header "email,name"`})
 				return nil, problems
 			}
+			continue
+		}
+		if len(rec) > columns {
+			problems = append(problems, LineProblem{Line: line, Message: fmt.Sprintf("has %d fields, the header only %d (a comma in a name needs quotes: \"Hopper, Grace\")", len(rec), columns)})
 			continue
 		}
 		if emailCol >= len(rec) {

@@ -14,7 +14,8 @@ func TestReadMembersCSV(t *testing.T) {
 		"broken\"quote@example.org,x\n" +
 		"\n" +
 		",Empty\n" +
-		"ken@example.org\n"
+		"ken@example.org\n" +
+		"olga@example.org,Olga,extra,fields\n"
 	members, notes := ReadMembersCSV(strings.NewReader(in))
 	var got []string
 	for _, m := range members {
@@ -24,7 +25,7 @@ func TestReadMembersCSV(t *testing.T) {
 	if strings.Join(got, ";") != strings.Join(want, ";") {
 		t.Errorf("members = %v, want %v", got, want)
 	}
-	wantLines := map[int]string{3: "not an email address", 5: "already on line 2", 6: "not a CSV line", 8: "email is empty"}
+	wantLines := map[int]string{3: "not an email address", 5: "already on line 2", 6: "not a CSV line", 8: "email is empty", 10: "header only 2"}
 	if len(notes) != len(wantLines) {
 		t.Fatalf("notes = %v, want lines %v", notes, wantLines)
 	}

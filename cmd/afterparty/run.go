@@ -19,15 +19,16 @@ import (
 
 func runCmd() *cobra.Command {
 	var at string
+	var verbose bool
 	cmd := &cobra.Command{
-		Use:       "run invitations|reminders|teasers|pub",
+		Use:       "run invitations|reminders|teasers|pub|digest",
 		Short:     "Run one scheduled function once, as if at --at, through the same code the Lambda runs",
-		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"invitations", "reminders", "teasers", "pub"},
+		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		ValidArgs: []string{"invitations", "reminders", "teasers", "pub", "digest"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kind, ok := group.ParseKind(args[0])
-			if !ok {
-				return fmt.Errorf("unknown function %q: use invitations, reminders, teasers or pub", args[0])
+			if !ok && args[0] != "digest" {
+				return fmt.Errorf("unknown function %q: use invitations, reminders, teasers, pub or digest", args[0])
 			}
 			when := time.Now()
 			if at != "" {
@@ -37,16 +38,26 @@ func runCmd() *cobra.Command {
 				}
 				when = t
 			}
-			a, err := app(cmd)
+			a, err := quietApp(cmd)
+			if verbose {
+				a, err = app(cmd)
+			}
 			if err != nil {
 				return err
 			}
-			rep, runErr := a.Runner.Run(cmd.Context(), kind, when)
+			var rep cycle.Report
+			var runErr error
+			if args[0] == "digest" {
+				rep, runErr = a.Runner.RunDigest(cmd.Context(), when)
+			} else {
+				rep, runErr = a.Runner.Run(cmd.Context(), kind, when)
+			}
 			printReport(cmd, rep)
 			return runErr
 		},
 	}
 	cmd.Flags().StringVar(&at, "at", "", "the moment to run as (RFC 3339); default now")
+	cmd.Flags().BoolVar(&verbose, "verbose", false, "log every email sent (JSON, member ids only) to stderr")
 	return cmd
 }
 
@@ -63,7 +74,7 @@ func printReport(cmd *cobra.Command, rep cycle.Report) {
 		if !m.Result.Finished {
 			note = "not finished: " + m.Result.Stopped
 			if m.Result.Stopped == "" {
-				note = "not finished: some sends left for the next run"
+				note = fmt.Sprintf("not finished: %d being sent by another run or left for the next run", m.Result.Pending)
 			}
 		}
 		if m.Campaign != "" {

@@ -110,7 +110,7 @@ func benchCampaign(b *testing.B, members int, maxRate float64) {
 
 	b.StartTimer()
 	start := time.Now()
-	rep, err := a.Runner.Run(ctx, group.Invitation, m.Start.Add(-14*24*time.Hour))
+	rep, err := a.Runner.Run(ctx, group.Invitation, m.Start.AddDate(0, 0, -14))
 	elapsed := time.Since(start)
 	b.StopTimer()
 	close(stop)

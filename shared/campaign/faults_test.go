@@ -59,7 +59,7 @@ func newRig(t *testing.T, members int, sesOpt faultproxy.Options, env map[string
 	a := apptest.NewVia(t, vars, config.Endpoints{DynamoDB: ddb.URL, SESv2: ses.URL})
 	a.AddManyMembers(t, members)
 	m := a.PutMeeting(t, map[string]string{"meeting_id": "faults", "title": "Faults & retries", "starts_at": "2031-03-13T18:30", "venue": "Hall"})
-	return &rig{App: a, ddb: ddb, ses: ses, meeting: m, at: m.Start.Add(-14 * 24 * time.Hour), members: members}
+	return &rig{App: a, ddb: ddb, ses: ses, meeting: m, at: m.Start.AddDate(0, 0, -14), members: members}
 }
 
 // copies counts the invitations each member of this rig holds in the SES emulator.

@@ -124,7 +124,7 @@ func TestMeetingCycle(t *testing.T) {
 	if n := run(t, a, group.Invitation, m.Start.Add(-15*24*time.Hour)); n != 0 {
 		t.Fatalf("invitations sent %d emails 15 days ahead", n)
 	}
-	if n := run(t, a, group.Invitation, m.Start.Add(-14*24*time.Hour)); n != 4 {
+	if n := run(t, a, group.Invitation, m.Start.AddDate(0, 0, -14)); n != 4 {
 		t.Fatalf("invitations sent %d, want 4", n)
 	}
 	if n := run(t, a, group.Invitation, m.Start.Add(-13*24*time.Hour)); n != 0 {
@@ -269,7 +269,7 @@ func TestBadRowSkippedOthersGoOn(t *testing.T) {
 	if err := a.Store.PutScheduleRow(ctx, bad); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := a.Runner.Run(ctx, group.Invitation, good.Start.Add(-14*24*time.Hour))
+	rep, err := a.Runner.Run(ctx, group.Invitation, good.Start.AddDate(0, 0, -14))
 	if err != nil {
 		t.Fatal(err)
 	}

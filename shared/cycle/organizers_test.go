@@ -61,7 +61,7 @@ func TestBadRowToldToOrganizersOncePerVersion(t *testing.T) {
 	if err := a.Store.PutScheduleRow(ctx, row(bad)); err != nil {
 		t.Fatal(err)
 	}
-	at := good.Start.Add(-14 * 24 * time.Hour)
+	at := good.Start.AddDate(0, 0, -14)
 	steps := []struct {
 		name     string
 		kind     group.Kind

@@ -179,7 +179,7 @@ func TestUpdatesAndCancellation(t *testing.T) {
 	a.AddMembers(t, "ada", "grace", "ken", "barbara")
 	const id = "2031-03-13"
 	m := a.PutMeeting(t, meetingFields(id))
-	invited := m.Start.Add(-14 * 24 * time.Hour)
+	invited := m.Start.AddDate(0, 0, -14)
 	if n := run(t, a, group.Invitation, invited); n != 4 {
 		t.Fatalf("invitations sent %d, want 4", n)
 	}
@@ -334,7 +334,7 @@ func TestNothingAnnouncedBeforeTheInvitation(t *testing.T) {
 	}
 	moved = edit(t, a, "moved-early", map[string]string{"starts_at": "2031-03-14T18:30"})
 	off := edit(t, a, "off-early", map[string]string{"status": "cancelled"})
-	for _, at := range []time.Time{early.Add(time.Hour), moved.Start.Add(-14 * 24 * time.Hour), off.Start.Add(-time.Hour)} {
+	for _, at := range []time.Time{early.Add(time.Hour), moved.Start.AddDate(0, 0, -14), off.Start.Add(-time.Hour)} {
 		run(t, a, group.Invitation, at)
 	}
 	wantCounts(t, a, "", map[string]int{"ada": 1})

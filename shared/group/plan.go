@@ -32,15 +32,25 @@ type Window struct {
 func (l LeadTimes) Window(k Kind, m Meeting) Window {
 	switch k {
 	case Invitation:
-		return Window{m.Start.Add(-l.Invitation), m.Start}
+		return Window{before(m.Start, l.Invitation), m.Start}
 	case Reminder:
-		return Window{m.Start.Add(-l.Reminder), m.Start}
+		return Window{before(m.Start, l.Reminder), m.Start}
 	case Teaser:
-		return Window{m.Start.Add(-l.Teaser), m.Start}
+		return Window{before(m.Start, l.Teaser), m.Start}
 	case Pub:
 		return Window{m.End, m.End.Add(l.PubMaxDelay)}
 	}
 	return Window{}
+}
+
+// before is start minus lead in wall-clock terms: a lead of whole days lands on the
+// same local time of day however many daylight-saving changes lie between (14 days
+// before Monday 19:00 is Monday 19:00); other leads are exact durations.
+func before(start time.Time, lead time.Duration) time.Time {
+	if lead > 0 && lead%(24*time.Hour) == 0 {
+		return start.AddDate(0, 0, -int(lead/(24*time.Hour)))
+	}
+	return start.Add(-lead)
 }
 
 // Due reports whether kind k should be sent for m at now, and if not, why not in
@@ -55,7 +65,7 @@ func (l LeadTimes) Due(k Kind, m Meeting, now time.Time) (bool, string) {
 		return false, fmt.Sprintf("not due until %s", w.Opens.In(m.Location).Format("Mon 2 Jan 2006 15:04 MST"))
 	case !now.Before(w.Closes):
 		if k == Pub {
-			return false, "too late: the meeting ended more than " + l.PubMaxDelay.String() + " ago"
+			return false, "too late: the pub email goes out at most " + l.PubMaxDelay.String() + " after the meeting ends"
 		}
 		return false, "the meeting has started"
 	case k == Pub && !m.HasPub():

@@ -51,6 +51,32 @@ func TestDue(t *testing.T) {
 	}
 }
 
+func TestLeadsAreWallClockDaysAcrossDST(t *testing.T) {
+	r := validRow()
+	r[FieldStartsAt] = s("2027-03-29T19:00")
+	r[FieldTimeZone] = s("Europe/Berlin")
+	m, ps := ParseMeeting(r, "UTC")
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	for _, tt := range []struct {
+		kind Kind
+		want string
+	}{
+		{Invitation, "2027-03-15 19:00 CET"}, // 14 days before, across the change to CEST
+		{Reminder, "2027-03-27 19:00 CET"},
+		{Teaser, "2027-03-28 19:00 CEST"},
+	} {
+		if got := DefaultLeadTimes.Window(tt.kind, m).Opens.In(m.Location).Format("2006-01-02 15:04 MST"); got != tt.want {
+			t.Errorf("%s opens %s, want %s", tt.kind, got, tt.want)
+		}
+	}
+	odd := LeadTimes{Reminder: 36 * time.Hour}
+	if got := odd.Window(Reminder, m).Opens; !got.Equal(m.Start.Add(-36 * time.Hour)) {
+		t.Errorf("a lead in hours is an exact duration: %v", got)
+	}
+}
+
 func TestRecipient(t *testing.T) {
 	active := Member{ID: "m1", Status: MemberActive}
 	gone := Member{ID: "m2", Status: MemberUnsubscribed}

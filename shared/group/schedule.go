@@ -250,7 +250,8 @@ func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 	}
 
 	m.Venue = text(FieldVenue)
-	if m.Venue == "" && r[FieldVenue].Type != "other" && strings.ToLower(strings.TrimSpace(r[FieldStatus].Text)) != StatusCancelled {
+	// A venue that was given but refused (HTML, a line break...) has its own problem.
+	if m.Venue == "" && strings.TrimSpace(r[FieldVenue].Text) == "" && r[FieldVenue].Type != "other" && strings.ToLower(strings.TrimSpace(r[FieldStatus].Text)) != StatusCancelled {
 		bad(FieldVenue, "is required: members need to know where to go")
 	}
 	m.VenueAddress = text(FieldVenueAddress)

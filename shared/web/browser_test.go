@@ -122,7 +122,7 @@ func TestBrowser(t *testing.T) {
 			s := newSite(t)
 			ms := s.AddMembers(t, "ada", "ken")
 			m := s.PutMeeting(t, meetingFields("browser", "capacity", "1", "guests_max", "1"))
-			if _, err := s.Runner.Run(ctx, group.Invitation, m.Start.Add(-14*24*time.Hour)); err != nil {
+			if _, err := s.Runner.Run(ctx, group.Invitation, m.Start.AddDate(0, 0, -14)); err != nil {
 				t.Fatal(err)
 			}
 			b := browser(t, js)

@@ -347,7 +347,7 @@ func TestUnsubscribeAndPreferences(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	run(group.Invitation, m.Start.Add(-14*24*time.Hour))
+	run(group.Invitation, m.Start.AddDate(0, 0, -14))
 	unsub := s.emailLink(t, s.Email("ada"), "invited", "/unsubscribe")
 	p := s.do(t, http.MethodGet, unsub, nil)
 	p.mustContain(t, "Unsubscribe me from everything", `name="keep" value="teaser" checked`)
@@ -383,7 +383,7 @@ func TestUnsubscribeAndPreferences(t *testing.T) {
 		t.Fatalf("ken is %s after one-click", mem.Status)
 	}
 	m2 := s.PutMeeting(t, meetingFields("prefs-2", "starts_at", "2031-04-10T18:30"))
-	run(group.Invitation, m2.Start.Add(-14*24*time.Hour))
+	run(group.Invitation, m2.Start.AddDate(0, 0, -14))
 	run(group.Pub, m.End.Add(time.Minute))
 	if n := s.count(t, s.Email("ken"), m2.Title); n != 1 { // only the first invitation; same title
 		t.Fatalf("unsubscribed ken got more email (%d with the title)", n)
@@ -397,7 +397,7 @@ func TestUnsubscribeAndPreferences(t *testing.T) {
 	// Ken comes back.
 	s.do(t, http.MethodPost, kenUnsub, url.Values{"action": {"resubscribe"}}).mustContain(t, "Welcome back")
 	m3 := s.PutMeeting(t, meetingFields("prefs-3", "starts_at", "2031-05-08T18:30", "title", "Back again"))
-	run(group.Invitation, m3.Start.Add(-14*24*time.Hour))
+	run(group.Invitation, m3.Start.AddDate(0, 0, -14))
 	if n := s.count(t, s.Email("ken"), "Back again"); n != 1 {
 		t.Fatalf("re-subscribed ken got %d invitations, want 1", n)
 	}
@@ -446,7 +446,7 @@ func TestJoin(t *testing.T) {
 		t.Fatalf("a GET of the confirm link made the member %s", mem.Status)
 	}
 	m := s.PutMeeting(t, meetingFields("join"))
-	if _, err := s.Runner.Run(ctx, group.Invitation, m.Start.Add(-14*24*time.Hour)); err != nil {
+	if _, err := s.Runner.Run(ctx, group.Invitation, m.Start.AddDate(0, 0, -14)); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.count(t, addr, "invited"); n != 0 {
