@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -142,13 +143,13 @@ func rsvpsCmd() *cobra.Command {
 			out := cmd.OutOrStdout()
 			var cw *csv.Writer
 			var tw *tabwriter.Writer
-			header := []string{"email", "name", "answer", "answered_at", "changes", "pub"}
+			header := []string{"email", "name", "answer", "place", "guests", "answered_at", "changes", "pub"}
 			if asCSV {
 				cw = csv.NewWriter(out)
 				cw.Write(header)
 			} else {
 				tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "EMAIL\tNAME\tANSWER\tANSWERED AT\tCHANGES\tPUB")
+				fmt.Fprintln(tw, "EMAIL\tNAME\tANSWER\tPLACE\tGUESTS\tANSWERED AT\tCHANGES\tPUB")
 			}
 			after := ""
 			for {
@@ -165,9 +166,19 @@ func rsvpsCmd() *cobra.Command {
 					return err
 				}
 				for _, m := range members {
-					answer, at, changes := "no answer", "", ""
+					answer, place, guests, at, changes := "no answer", "", "", "", ""
 					if r, ok := answers[m.ID]; ok {
-						answer, at, changes = string(r.Answer), r.AnsweredAt.Format(time.RFC3339), strconv.Itoa(r.Changes)
+						answer, place, at, changes = string(r.Answer), r.Place, r.AnsweredAt.Format(time.RFC3339), strconv.Itoa(r.Changes)
+						if r.Guests > 0 {
+							guests = strconv.Itoa(r.Guests)
+						}
+						switch r.Place {
+						case group.PlaceGoing:
+							counts["going"] += max(r.Seats, 1)
+							counts["guests"] += max(r.Seats-1, 0)
+						case group.PlaceWaitlisted:
+							counts["waitlisted"]++
+						}
 					}
 					pub := ""
 					if pubAnswers[m.ID] {
@@ -177,11 +188,11 @@ func rsvpsCmd() *cobra.Command {
 					if pub != "" {
 						counts["pub"]++
 					}
-					rec := []string{m.Email, m.Name, answer, at, changes, pub}
+					rec := []string{m.Email, m.Name, answer, place, guests, at, changes, pub}
 					if asCSV {
 						cw.Write(rec)
 					} else {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", rec[0], rec[1], rec[2], rec[3], rec[4], rec[5])
+						fmt.Fprintln(tw, strings.Join(rec, "\t"))
 					}
 				}
 				if next == "" {
@@ -194,8 +205,8 @@ func rsvpsCmd() *cobra.Command {
 				return cw.Error()
 			}
 			tw.Flush()
-			fmt.Fprintf(out, "yes %d, maybe %d, no %d, no answer %d; coming to the pub %d\n",
-				counts["yes"], counts["maybe"], counts["no"], counts["no answer"], counts["pub"])
+			fmt.Fprintf(out, "yes %d, maybe %d, no %d, no answer %d; places taken %d (incl. %d guests), waitlisted %d; coming to the pub %d\n",
+				counts["yes"], counts["maybe"], counts["no"], counts["no answer"], counts["going"], counts["guests"], counts["waitlisted"], counts["pub"])
 			return nil
 		},
 	}
