@@ -64,13 +64,16 @@ func demoCmd() *cobra.Command {
 			fmt.Fprintf(out, "  member pages:  http://%s   (every link in the emails points here)\n", ln.Addr())
 			fmt.Fprintf(out, "  the CLI:       eval \"$(go run ./cmd/afterparty env)\"; go run ./cmd/afterparty rsvps %s\n\n", meeting.ID)
 
+			opens := func(k group.Kind) time.Time { return a.Config.Leads.Window(k, meeting).Opens.Add(time.Minute) }
 			ticks := []struct {
 				at   time.Time
 				note string
 			}{
-				{meeting.Start.Add(-a.Config.Leads.Invitation).Add(time.Minute), "invitations are due"},
-				{meeting.Start.Add(-a.Config.Leads.Reminder).Add(time.Minute), "reminders are due"},
-				{meeting.Start.Add(-a.Config.Leads.Teaser).Add(time.Minute), "icebreaker teasers are due"},
+				{opens(group.Invitation), "invitations are due"},
+				{opens(group.Invitation).Add(3 * 24 * time.Hour), "the organizers moved the meeting to a bigger room: calendars get an update"},
+				{opens(group.Reminder), "reminders are due"},
+				{opens(group.Teaser), "icebreaker teasers and the organizers' 1-day digest are due"},
+				{meeting.Start.Add(-3 * time.Hour).Add(time.Minute), "3 hours to go: the organizers' last headcount"},
 				{meeting.End.Add(5 * time.Minute), "the meeting just ended: pub email"},
 			}
 			for i, tick := range ticks {
@@ -82,21 +85,39 @@ func demoCmd() *cobra.Command {
 					}
 				}
 				fmt.Fprintf(out, "[demo clock %s] %s\n", tick.at.In(meeting.Location).Format("Mon 2 Jan 15:04 MST"), tick.note)
+				if i == 1 {
+					if err := moveDemoMeeting(ctx, a, meeting.ID); err != nil {
+						fmt.Fprintf(out, "  moving the meeting: %v\n", err)
+					}
+				}
 				for _, kind := range group.Kinds {
 					rep, err := a.Runner.Run(ctx, kind, tick.at)
 					if err != nil {
 						fmt.Fprintf(out, "  %s: %v\n", kind, err)
 					}
 					for _, m := range rep.Meetings {
-						if m.Sent {
-							fmt.Fprintf(out, "  %-11s %s: sent %d\n", kind, m.MeetingID, m.Result.Sent)
+						if m.Sent && m.Result.Sent > 0 {
+							name := string(kind)
+							if m.Campaign != "" {
+								name = m.Campaign
+							}
+							fmt.Fprintf(out, "  %-11s %s: sent %d\n", name, m.MeetingID, m.Result.Sent)
+						}
+					}
+				}
+				if rep, err := a.Runner.RunDigest(ctx, tick.at); err != nil {
+					fmt.Fprintf(out, "  digest: %v\n", err)
+				} else {
+					for _, m := range rep.Meetings {
+						if m.Sent && m.Result.Sent > 0 {
+							fmt.Fprintf(out, "  %-11s %s: sent %d (to the organizers)\n", "digest", m.MeetingID, m.Result.Sent)
 						}
 					}
 				}
 				switch i {
 				case 0:
 					demoClicks(ctx, out, a, meeting, "http://"+ln.Addr().String(), tick.at)
-				case 3:
+				case len(ticks) - 1:
 					demoPubClicks(ctx, out, a, meeting, "http://"+ln.Addr().String(), tick.at)
 				}
 			}
@@ -157,6 +178,17 @@ func seedDemo(ctx context.Context, a *setup.App) (group.Meeting, error) {
 		return m, problems
 	}
 	return m, nil
+}
+
+// moveDemoMeeting changes the demo meeting's venue, as an organizer editing the
+// schedule would: the next invitations run sends everyone invited an update.
+func moveDemoMeeting(ctx context.Context, a *setup.App, id string) error {
+	row, err := a.Store.ScheduleRow(ctx, id)
+	if err != nil {
+		return err
+	}
+	row[group.FieldVenue] = group.Value{Type: "S", Text: "Collins Gallery (the big room), Central Library"}
+	return a.Store.PutScheduleRow(ctx, row)
 }
 
 // demoClicks answers the invitation for the first demo members the way a member
