@@ -94,32 +94,48 @@ type Renderer struct {
 
 // NewRenderer parses the embedded templates of every kind in group.Kinds.
 func NewRenderer() (*Renderer, error) {
+	names := make([]string, len(group.Kinds))
+	for i, k := range group.Kinds {
+		names[i] = string(k)
+	}
+	parsed, err := parseKinds("templates", "templates/layout", names, nil)
+	if err != nil {
+		return nil, err
+	}
+	if parsed[string(group.Invitation)].text.Lookup("calendar") == nil {
+		return nil, fmt.Errorf("%s text template defines no \"calendar\"", group.Invitation)
+	}
 	r := &Renderer{kinds: map[group.Kind]kindTemplates{}}
-	for _, k := range group.Kinds {
-		text, err := texttemplate.New(string(k)).Funcs(funcs).Option("missingkey=error").
-			ParseFS(templateFS, "templates/layout.txt", "templates/"+string(k)+".txt")
+	for name, t := range parsed {
+		r.kinds[group.Kind(name)] = t
+	}
+	return r, nil
+}
+
+// parseKinds parses, once, the text and HTML templates of each kind in dir (with
+// the layout, if any, whose files are layout+".txt" and layout+".html"), and checks
+// each defines subject, text and html. Every email family loads through it.
+func parseKinds(dir, layout string, kinds []string, extra texttemplate.FuncMap) (map[string]kindTemplates, error) {
+	out := map[string]kindTemplates{}
+	for _, k := range kinds {
+		textFiles, htmlFiles := []string{dir + "/" + k + ".txt"}, []string{dir + "/" + k + ".html"}
+		if layout != "" {
+			textFiles, htmlFiles = append([]string{layout + ".txt"}, textFiles...), append([]string{layout + ".html"}, htmlFiles...)
+		}
+		text, err := texttemplate.New(k).Funcs(funcs).Funcs(extra).Option("missingkey=error").ParseFS(templateFS, textFiles...)
 		if err != nil {
 			return nil, fmt.Errorf("parse %s text template: %w", k, err)
 		}
-		html, err := htmltemplate.New(string(k)).Funcs(funcs).Option("missingkey=error").
-			ParseFS(templateFS, "templates/layout.html", "templates/"+string(k)+".html")
+		html, err := htmltemplate.New(k).Funcs(funcs).Funcs(htmltemplate.FuncMap(extra)).Option("missingkey=error").ParseFS(templateFS, htmlFiles...)
 		if err != nil {
 			return nil, fmt.Errorf("parse %s HTML template: %w", k, err)
 		}
-		for _, name := range []string{"subject", "text"} {
-			if text.Lookup(name) == nil {
-				return nil, fmt.Errorf("%s text template defines no %q", k, name)
-			}
+		if text.Lookup("subject") == nil || text.Lookup("text") == nil || html.Lookup("html") == nil {
+			return nil, fmt.Errorf("%s templates must define subject, text and html", k)
 		}
-		if k == group.Invitation && text.Lookup("calendar") == nil {
-			return nil, fmt.Errorf("%s text template defines no \"calendar\"", k)
-		}
-		if html.Lookup("html") == nil {
-			return nil, fmt.Errorf("%s HTML template defines no \"html\"", k)
-		}
-		r.kinds[k] = kindTemplates{text: text, html: html}
+		out[k] = kindTemplates{text: text, html: html}
 	}
-	return r, nil
+	return out, nil
 }
 
 // Render checks m and renders it. An error means the email must not be sent: no

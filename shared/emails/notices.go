@@ -2,11 +2,8 @@ package emails
 
 import (
 	"bytes"
-	"embed"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/afterparty/afterparty/shared/group"
@@ -23,9 +20,6 @@ const (
 // NoticeKinds lists every notice; each has templates/notices/<kind>.txt (defining
 // "subject" and "text") and <kind>.html (defining "html").
 var NoticeKinds = []string{NoticePromoted, NoticeJoinConfirm, NoticeWelcome}
-
-//go:embed templates/notices
-var noticeFS embed.FS
 
 // NoticeLinks are the links a notice carries.
 type NoticeLinks struct {
@@ -62,22 +56,11 @@ type NoticeRenderer struct {
 
 // NewNoticeRenderer parses the embedded notice templates.
 func NewNoticeRenderer() (*NoticeRenderer, error) {
-	r := &NoticeRenderer{kinds: map[string]kindTemplates{}}
-	for _, k := range NoticeKinds {
-		text, err := texttemplate.New(k).Funcs(funcs).Funcs(noticeFuncs).Option("missingkey=error").ParseFS(noticeFS, "templates/notices/layout.txt", "templates/notices/"+k+".txt")
-		if err != nil {
-			return nil, fmt.Errorf("parse notice %s text template: %w", k, err)
-		}
-		html, err := htmltemplate.New(k).Funcs(funcs).Funcs(noticeFuncs).Option("missingkey=error").ParseFS(noticeFS, "templates/notices/layout.html", "templates/notices/"+k+".html")
-		if err != nil {
-			return nil, fmt.Errorf("parse notice %s HTML template: %w", k, err)
-		}
-		if text.Lookup("subject") == nil || text.Lookup("text") == nil || html.Lookup("html") == nil {
-			return nil, fmt.Errorf("notice %s templates must define subject, text and html", k)
-		}
-		r.kinds[k] = kindTemplates{text: text, html: html}
+	kinds, err := parseKinds("templates/notices", "templates/notices/layout", NoticeKinds, noticeFuncs)
+	if err != nil {
+		return nil, fmt.Errorf("notices: %w", err)
 	}
-	return r, nil
+	return &NoticeRenderer{kinds: kinds}, nil
 }
 
 // Render checks n and renders it as a raw RFC 5322 message with the same headers

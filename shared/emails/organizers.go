@@ -2,11 +2,8 @@ package emails
 
 import (
 	"bytes"
-	"embed"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/emersion/go-message/mail"
@@ -24,9 +21,6 @@ const (
 // OrganizerKinds lists every organizer email; each has templates/organizers/<kind>.txt
 // (defining "subject" and "text") and <kind>.html (defining "html").
 var OrganizerKinds = []string{OrganizerProblems, OrganizerDigest}
-
-//go:embed templates/organizers
-var organizerFS embed.FS
 
 // BadRow is what a problems email says about one version of a schedule row.
 type BadRow struct {
@@ -66,22 +60,11 @@ type OrganizerRenderer struct {
 
 // NewOrganizerRenderer parses the embedded organizer templates.
 func NewOrganizerRenderer() (*OrganizerRenderer, error) {
-	r := &OrganizerRenderer{kinds: map[string]kindTemplates{}}
-	for _, k := range OrganizerKinds {
-		text, err := texttemplate.New(k).Funcs(funcs).Option("missingkey=error").ParseFS(organizerFS, "templates/organizers/"+k+".txt")
-		if err != nil {
-			return nil, fmt.Errorf("parse organizer %s text template: %w", k, err)
-		}
-		html, err := htmltemplate.New(k).Funcs(funcs).Option("missingkey=error").ParseFS(organizerFS, "templates/organizers/"+k+".html")
-		if err != nil {
-			return nil, fmt.Errorf("parse organizer %s HTML template: %w", k, err)
-		}
-		if text.Lookup("subject") == nil || text.Lookup("text") == nil || html.Lookup("html") == nil {
-			return nil, fmt.Errorf("organizer %s templates must define subject, text and html", k)
-		}
-		r.kinds[k] = kindTemplates{text: text, html: html}
+	kinds, err := parseKinds("templates/organizers", "", OrganizerKinds, nil)
+	if err != nil {
+		return nil, fmt.Errorf("organizer emails: %w", err)
 	}
-	return r, nil
+	return &OrganizerRenderer{kinds: kinds}, nil
 }
 
 // Render renders one organizer email as a raw RFC 5322 message.
