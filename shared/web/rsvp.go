@@ -17,15 +17,7 @@ import (
 // POST the page says what was recorded (going, or waitlisted and where), how many
 // are going, offers the calendar links, and lets the member change the answer.
 func (s *Site) rsvp(w http.ResponseWriter, r *http.Request) {
-	c, token, ok := s.claims(w, r, links.ActionRSVP)
-	if !ok {
-		return
-	}
-	m, ok := s.meeting(w, r, c.Meeting)
-	if !ok {
-		return
-	}
-	member, ok := s.member(w, r, c.Member)
+	token, m, member, ok := s.answerLink(w, r, links.ActionRSVP)
 	if !ok {
 		return
 	}

@@ -319,6 +319,22 @@ func (s *Site) claims(w http.ResponseWriter, r *http.Request, action string) (li
 	return c, token, true
 }
 
+// answerLink checks a link that acts for one member on one meeting (RSVP, pub,
+// calendar) and reads both; on any failure it has answered with the right page.
+func (s *Site) answerLink(w http.ResponseWriter, r *http.Request, action string) (token string, m group.Meeting, member group.Member, ok bool) {
+	c, token, ok := s.claims(w, r, action)
+	if !ok {
+		return "", m, member, false
+	}
+	if m, ok = s.meeting(w, r, c.Meeting); !ok {
+		return "", m, member, false
+	}
+	if member, ok = s.member(w, r, c.Member); !ok {
+		return "", m, member, false
+	}
+	return token, m, member, true
+}
+
 func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group.Meeting, bool) {
 	row, err := s.Store.ScheduleRow(r.Context(), id)
 	if errors.Is(err, dynamo.ErrNotFound) {
@@ -374,15 +390,7 @@ func placesOf(m group.Meeting, going, waiting int) *placesView {
 }
 
 func (s *Site) pub(w http.ResponseWriter, r *http.Request) {
-	c, token, ok := s.claims(w, r, links.ActionPub)
-	if !ok {
-		return
-	}
-	m, ok := s.meeting(w, r, c.Meeting)
-	if !ok {
-		return
-	}
-	member, ok := s.member(w, r, c.Member)
+	token, m, member, ok := s.answerLink(w, r, links.ActionPub)
 	if !ok {
 		return
 	}
@@ -432,15 +440,7 @@ func (s *Site) withPubCount(ctx context.Context, v view) view {
 }
 
 func (s *Site) invite(w http.ResponseWriter, r *http.Request) {
-	c, _, ok := s.claims(w, r, links.ActionCalendar)
-	if !ok {
-		return
-	}
-	m, ok := s.meeting(w, r, c.Meeting)
-	if !ok {
-		return
-	}
-	member, ok := s.member(w, r, c.Member)
+	_, m, member, ok := s.answerLink(w, r, links.ActionCalendar)
 	if !ok {
 		return
 	}
