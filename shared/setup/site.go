@@ -33,7 +33,7 @@ func newSite(cfg config.Config, awsCfg aws.Config, store *dynamo.Store, ses *ses
 	site := &web.Site{
 		Store: store, Signer: signer, Calendar: cal, GroupName: cfg.GroupName, TimeZone: cfg.TimeZone,
 		Clock: time.Now, Log: log,
-		SES: ses, ConfigSet: cfg.ConfigurationSet, Notices: notices, From: *from, Organizers: cfg.Organizers, BaseURL: cfg.BaseURL,
+		SES: sender(ses, cfg.ConfigurationSet), Notices: notices, From: *from, Organizers: cfg.Organizers, BaseURL: cfg.BaseURL,
 	}
 	if cfg.LinkSecretARN != "" {
 		// A warm function that meets a link signed with a key it has not seen (the

@@ -97,9 +97,6 @@ func (s *Site) sendNotice(r *http.Request, kind string, member group.Member, m *
 		Destination:      &types.Destination{ToAddresses: []string{member.Email}},
 		Content:          &types.EmailContent{Raw: &types.RawMessage{Data: out.Raw}},
 	}
-	if s.ConfigSet != "" {
-		in.ConfigurationSetName = &s.ConfigSet
-	}
 	_, err = s.SES.SendEmail(r.Context(), in)
 	if err != nil {
 		return fmt.Errorf("send %s to %s: %w", kind, member.ID, err)

@@ -76,7 +76,6 @@ type Site struct {
 	// SES sends the site's own emails as From (with Organizers as Reply-To),
 	// rendered by Notices.
 	SES        SES
-	ConfigSet  string // SES configuration set ("" none)
 	Notices    *emails.NoticeRenderer
 	From       mail.Address
 	Organizers []string
