@@ -35,6 +35,10 @@ type Runner struct {
 	Workers  int
 	// Margin is how long before a run's deadline sending stops (default 10s).
 	Margin time.Duration
+	// Repair, if set, puts right the places of a meeting with a capacity after an
+	// interrupted answer and emails whoever it promotes (shared/web's Site.Repair).
+	// The invitations run calls it for every upcoming meeting with a capacity.
+	Repair func(context.Context, group.Meeting) error
 }
 
 // MeetingReport says what a run did for one meeting.
@@ -111,6 +115,7 @@ func (r *Runner) Run(ctx context.Context, kind group.Kind, at time.Time) (Report
 		mr := MeetingReport{MeetingID: m.ID}
 		var ann announced
 		if kind == group.Invitation {
+			r.repairPlaces(ctx, m, at)
 			ann, err = r.announce(ctx, engine, m, at)
 			if ann.update != nil {
 				rep.Meetings = append(rep.Meetings, *ann.update)
@@ -157,6 +162,21 @@ func (r *Runner) Run(ctx context.Context, kind group.Kind, at time.Time) (Report
 			"failed", res.Failed, "pending", res.Pending, "finished", res.Finished, "stopped", res.Stopped)
 	}
 	return rep, errors.Join(errs...)
+}
+
+// repairPlaces runs the capacity repair for an upcoming meeting with a capacity
+// whose invitations are out. A failure is logged: answers keep working, and the
+// next run tries again.
+func (r *Runner) repairPlaces(ctx context.Context, m group.Meeting, at time.Time) {
+	if r.Repair == nil || m.Capacity <= 0 || m.Cancelled() || !at.Before(m.Start) {
+		return
+	}
+	if due, _ := r.Config.Leads.Due(group.Invitation, m, at); !due {
+		return
+	}
+	if err := r.Repair(ctx, m); err != nil {
+		r.Log.Error("capacity repair failed; the next run tries again", "meeting", m.ID, "error", err)
+	}
 }
 
 func (r *Runner) reminderQuiet(ctx context.Context, m group.Meeting, at time.Time) (bool, string) {

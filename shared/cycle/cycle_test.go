@@ -283,3 +283,37 @@ func TestBadRowSkippedOthersGoOn(t *testing.T) {
 		}
 	}
 }
+
+// An answer interrupted between its two writes (here: a No that reached the RSVP
+// item but not the places) is put right by the next invitations run, and the
+// member it promotes from the waitlist is told at once.
+func TestInvitationsRunRepairsPlaces(t *testing.T) {
+	a := apptest.New(t, nil)
+	members := a.AddMembers(t, "ada", "ken", "bob")
+	f := meetingFields("repair")
+	f["capacity"] = "2"
+	m := a.PutMeeting(t, f)
+	at := m.Start.AddDate(0, 0, -10)
+	run(t, a, group.Invitation, at)
+	for _, who := range []string{"ada", "ken", "bob"} {
+		if _, err := a.Store.Answer(ctx, m.ID, members[who].ID, group.Yes, 0, m.Capacity, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Store.SetRSVP(ctx, m.ID, members["ada"].ID, group.No, time.Now()); err != nil { // the crash
+		t.Fatal(err)
+	}
+	if n := run(t, a, group.Invitation, at.Add(time.Hour)); n != 0 {
+		t.Fatalf("the repair run sent %d invitations", n)
+	}
+	places, err := a.Store.Places(ctx, m.ID)
+	if err != nil || places.Going != 2 || places.Waiting != 0 {
+		t.Fatalf("places after the repair: %+v %v", places, err)
+	}
+	if got, _ := a.Store.RSVP(ctx, m.ID, members["bob"].ID); got.Place != group.PlaceGoing {
+		t.Fatalf("bob was not promoted: %+v", got)
+	}
+	wantCounts(t, a, "a place opened up", map[string]int{"bob": 1})
+	run(t, a, group.Invitation, at.Add(2*time.Hour))
+	wantCounts(t, a, "a place opened up", map[string]int{"bob": 1})
+}

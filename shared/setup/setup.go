@@ -19,6 +19,7 @@ import (
 	"github.com/afterparty/afterparty/shared/cycle"
 	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/emails"
+	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/links"
 	"github.com/afterparty/afterparty/shared/web"
 )
@@ -88,6 +89,10 @@ func FromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, ep co
 	}
 	if a.Site, err = newSite(cfg, awsCfg, store, ses, signer, cal, log); err != nil {
 		return nil, err
+	}
+	a.Runner.Repair = func(ctx context.Context, m group.Meeting) error {
+		_, err := a.Site.Repair(ctx, m)
+		return err
 	}
 	return a, nil
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/afterparty/afterparty/shared/cycle"
+	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/emails"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/ical"
@@ -59,6 +61,28 @@ func (s *Site) notifyPromoted(r *http.Request, m group.Meeting, ids []string) {
 		}
 		s.Log.Info("promoted from the waitlist", "meeting", m.ID, "member", id)
 	}
+}
+
+// Repair runs the capacity repair for a meeting (dynamo.Store.Reconcile: places
+// left wrong by a crash between an answer's two writes are put right) and emails
+// each member it promoted from the waitlist, as a POST that frees a place does. The
+// scheduled invitations run calls it for every upcoming meeting with a capacity.
+func (s *Site) Repair(ctx context.Context, m group.Meeting) (dynamo.ReconcileReport, error) {
+	rep, err := s.Store.Reconcile(ctx, m.ID, m.Capacity, s.Clock())
+	if err != nil {
+		return rep, err
+	}
+	if len(rep.Resynced) > 0 || len(rep.Promoted) > 0 {
+		s.Log.Warn("places repaired after an interrupted answer", "meeting", m.ID, "resynced", len(rep.Resynced), "promoted", len(rep.Promoted))
+	}
+	if len(rep.Promoted) > 0 {
+		r, err := http.NewRequestWithContext(ctx, http.MethodPost, s.BaseURL, nil)
+		if err != nil {
+			return rep, err
+		}
+		s.notifyPromoted(r, m, rep.Promoted)
+	}
+	return rep, nil
 }
 
 // sendNotice renders and sends one notice through SES.

@@ -43,6 +43,7 @@ type Store interface {
 	SetMuted(ctx context.Context, id string, muted []group.Kind, now time.Time) error
 	RequestJoin(ctx context.Context, email, name string, now time.Time) (group.Member, bool, error)
 	ConfirmJoin(ctx context.Context, id string, now time.Time) (group.Member, bool, error)
+	Reconcile(ctx context.Context, meetingID string, capacity int, now time.Time) (dynamo.ReconcileReport, error)
 }
 
 var _ Store = (*dynamo.Store)(nil)
