@@ -229,21 +229,29 @@ func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind g
 // Icebreaker returns the meeting's question: the row's own, or one drawn from the
 // bank without repeats across meetings until the bank is used up, fixed once drawn.
 func (r *Runner) Icebreaker(ctx context.Context, m group.Meeting) (string, error) {
+	q, fresh, err := r.icebreaker(ctx, m)
+	if err != nil || !fresh {
+		return q, err
+	}
+	return r.Store.AssignIcebreaker(ctx, m.ID, q)
+}
+
+// icebreaker finds the meeting's question without recording it: the row's own, the
+// one already drawn for it, or (fresh) the next draw (organizers' questions first,
+// preview.go).
+func (r *Runner) icebreaker(ctx context.Context, m group.Meeting) (q string, fresh bool, err error) {
 	if m.Icebreaker != "" {
-		return m.Icebreaker, nil
+		return m.Icebreaker, false, nil
 	}
 	used, err := r.Store.UsedIcebreakers(ctx)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if q, ok := used[m.ID]; ok {
-		return q, nil
+		return q, false, nil
 	}
-	q, err := r.draw(ctx, used, m.ID) // organizers' questions first (preview.go)
-	if err != nil {
-		return "", err
-	}
-	return r.Store.AssignIcebreaker(ctx, m.ID, q)
+	q, err = r.draw(ctx, used, m.ID)
+	return q, err == nil, err
 }
 
 // Message is everything a member's email of this kind says.

@@ -79,17 +79,8 @@ func (r *Runner) Preview(ctx context.Context, what string, m group.Meeting, memb
 // PeekIcebreaker is the meeting's question as Icebreaker would give it, without
 // drawing it.
 func (r *Runner) PeekIcebreaker(ctx context.Context, m group.Meeting) (string, error) {
-	if m.Icebreaker != "" {
-		return m.Icebreaker, nil
-	}
-	used, err := r.Store.UsedIcebreakers(ctx)
-	if err != nil {
-		return "", err
-	}
-	if q, ok := used[m.ID]; ok {
-		return q, nil
-	}
-	return r.draw(ctx, used, m.ID)
+	q, _, err := r.icebreaker(ctx, m)
+	return q, err
 }
 
 // draw picks the next question for a meeting: the organizers' own questions first,
