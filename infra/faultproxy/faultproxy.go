@@ -222,19 +222,18 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(delay)
 	}
 	switch fault {
-	case "throttle":
-		p.throttle(w)
-		return
-	case "5xx":
-		p.serverError(w)
+	case "throttle", "5xx":
+		p.answerError(w, fault)
 		return
 	case "drop":
 		hangUp(w)
 		return
 	}
 	if p.service == SES && op == "SendEmail" && p.limiter != nil && !p.limiter.Allow() {
-		p.count("throttle-rate", 0)
-		p.throttle(w)
+		p.mu.Lock()
+		p.injected["throttle-rate"]++
+		p.mu.Unlock()
+		p.answerError(w, "throttle")
 		return
 	}
 	if p.service == DynamoDB {
@@ -243,7 +242,6 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	if p.service == SES && op == "SendEmail" {
 		p.recordSend(body)
 	}
-	p.count("", 0)
 	p.mu.Lock()
 	p.ops[op]++
 	p.mu.Unlock()
@@ -279,39 +277,34 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r)
 }
 
-func (p *Proxy) count(injected string, _ int) {
-	if injected == "" {
-		return
-	}
-	p.mu.Lock()
-	p.injected[injected]++
-	p.mu.Unlock()
+// answers are the injected errors as each service words them: status, error type
+// and body.
+var answers = map[Service]map[string]struct {
+	status    int
+	errorType string // X-Amzn-ErrorType (SES's REST protocol; DynamoDB puts it in the body)
+	body      string
+}{
+	DynamoDB: {
+		"throttle": {http.StatusBadRequest, "", `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"injected: throughput exceeded"}`},
+		"5xx":      {http.StatusInternalServerError, "", `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected: internal error"}`},
+	},
+	SES: {
+		"throttle": {http.StatusTooManyRequests, "TooManyRequestsException", `{"message":"injected: Maximum sending rate exceeded."}`},
+		"5xx":      {http.StatusServiceUnavailable, "InternalFailure", `{"message":"injected: service unavailable"}`},
+	},
 }
 
-func (p *Proxy) throttle(w http.ResponseWriter) {
+// answerError answers with the service's own form of an injected fault.
+func (p *Proxy) answerError(w http.ResponseWriter, fault string) {
+	a := answers[p.service][fault]
 	if p.service == DynamoDB {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"injected: throughput exceeded"}`)
-		return
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-ErrorType", a.errorType)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Amzn-ErrorType", "TooManyRequestsException")
-	w.WriteHeader(http.StatusTooManyRequests)
-	io.WriteString(w, `{"message":"injected: Maximum sending rate exceeded."}`)
-}
-
-func (p *Proxy) serverError(w http.ResponseWriter) {
-	if p.service == DynamoDB {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.WriteHeader(http.StatusInternalServerError)
-		io.WriteString(w, `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected: internal error"}`)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Amzn-ErrorType", "InternalFailure")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	io.WriteString(w, `{"message":"injected: service unavailable"}`)
+	w.WriteHeader(a.status)
+	io.WriteString(w, a.body)
 }
 
 // hangUp closes the client's connection without an answer.

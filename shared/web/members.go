@@ -49,11 +49,7 @@ func kindChoices(m group.Member) []kindChoice {
 // at once. The page's forms post action=unsubscribe, action=resubscribe or
 // action=preferences (with one "keep" value per kind the member still wants).
 func (s *Site) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	c, token, ok := s.claims(w, r, links.ActionUnsubscribe)
-	if !ok {
-		return
-	}
-	member, ok := s.member(w, r, c.Member)
+	token, member, ok := s.memberLink(w, r, links.ActionUnsubscribe)
 	if !ok {
 		return
 	}
@@ -158,11 +154,7 @@ func (s *Site) join(w http.ResponseWriter, r *http.Request) {
 // (mail scanners fetch links), the POST makes the member active and sends the
 // welcome email the first time.
 func (s *Site) confirmJoin(w http.ResponseWriter, r *http.Request) {
-	c, token, ok := s.claims(w, r, links.ActionJoin)
-	if !ok {
-		return
-	}
-	member, ok := s.member(w, r, c.Member)
+	token, member, ok := s.memberLink(w, r, links.ActionJoin)
 	if !ok {
 		return
 	}

@@ -335,6 +335,19 @@ func (s *Site) answerLink(w http.ResponseWriter, r *http.Request, action string)
 	return token, m, member, true
 }
 
+// memberLink checks a link that acts for one member (unsubscribe, join
+// confirmation) and reads the member; on any failure it has answered.
+func (s *Site) memberLink(w http.ResponseWriter, r *http.Request, action string) (token string, member group.Member, ok bool) {
+	c, token, ok := s.claims(w, r, action)
+	if !ok {
+		return "", member, false
+	}
+	if member, ok = s.member(w, r, c.Member); !ok {
+		return "", member, false
+	}
+	return token, member, true
+}
+
 func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group.Meeting, bool) {
 	row, err := s.Store.ScheduleRow(r.Context(), id)
 	if errors.Is(err, dynamo.ErrNotFound) {
