@@ -27,32 +27,25 @@ func membersExportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var w io.Writer = cmd.OutOrStdout()
-			if out != "" {
-				f, err := os.Create(out)
-				if err != nil {
-					return err
+			return writeOutput(cmd, out, func(w io.Writer) error {
+				cw := csv.NewWriter(w)
+				cw.Write([]string{"email", "name", "status"})
+				for after := ""; ; {
+					page, next, err := a.Store.MembersPage(cmd.Context(), after, 1000)
+					if err != nil {
+						return err
+					}
+					for _, m := range page {
+						cw.Write([]string{m.Email, csvSafe(m.Name), m.Status})
+					}
+					if next == "" {
+						break
+					}
+					after = next
 				}
-				defer f.Close()
-				w = f
-			}
-			cw := csv.NewWriter(w)
-			cw.Write([]string{"email", "name", "status"})
-			for after := ""; ; {
-				page, next, err := a.Store.MembersPage(cmd.Context(), after, 1000)
-				if err != nil {
-					return err
-				}
-				for _, m := range page {
-					cw.Write([]string{m.Email, csvSafe(m.Name), m.Status})
-				}
-				if next == "" {
-					break
-				}
-				after = next
-			}
-			cw.Flush()
-			return cw.Error()
+				cw.Flush()
+				return cw.Error()
+			})
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of standard output")
@@ -124,4 +117,22 @@ func (p *progressBar) finish() {
 	if p.tty && p.total >= 1000 {
 		fmt.Fprintln(p.w)
 	}
+}
+
+// writeOutput runs write on the file at path (created or truncated), or on standard
+// output when path is empty, and reports a failed close: a full disk must not look
+// like a finished export.
+func writeOutput(cmd *cobra.Command, path string, write func(io.Writer) error) error {
+	if path == "" {
+		return write(cmd.OutOrStdout())
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"sort"
 	"time"
 
@@ -161,16 +161,7 @@ func scheduleExportCmd() *cobra.Command {
 				return err
 			}
 			sort.Slice(rows, func(i, j int) bool { return rows[i][group.FieldMeetingID].Text < rows[j][group.FieldMeetingID].Text })
-			w := cmd.OutOrStdout()
-			if out != "" {
-				f, err := os.Create(out)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				w = f
-			}
-			return schedulefile.Write(w, rows)
+			return writeOutput(cmd, out, func(w io.Writer) error { return schedulefile.Write(w, rows) })
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of standard output")
