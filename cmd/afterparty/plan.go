@@ -90,19 +90,9 @@ func planCmd() *cobra.Command {
 // the window is already open), and how many recipients are due by group.Recipient
 // as of now, less those the ledger says are done.
 func Plan(ctx context.Context, a *setup.App, from, to time.Time) ([]PlannedMessage, map[string]group.Problems, error) {
-	rows, err := a.Store.ScheduleRows(ctx)
+	meetings, bad, err := a.Runner.Meetings(ctx)
 	if err != nil {
 		return nil, nil, err
-	}
-	bad := map[string]group.Problems{}
-	var meetings []group.Meeting
-	for _, r := range rows {
-		m, ps := group.ParseMeeting(r, a.Config.TimeZone)
-		if len(ps) > 0 {
-			bad[m.ID] = ps
-			continue
-		}
-		meetings = append(meetings, m)
 	}
 	var members []group.Member
 	for after := ""; ; {

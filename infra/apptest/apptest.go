@@ -116,9 +116,8 @@ func (a *App) AddMembers(tb testing.TB, locals ...string) map[string]group.Membe
 	return out
 }
 
-// PutMeeting writes a schedule row from field: value pairs and returns the meeting.
-func (a *App) PutMeeting(tb testing.TB, fields map[string]string) group.Meeting {
-	tb.Helper()
+// Row is a schedule row from field: value pairs, numbers typed as the table keeps them.
+func Row(fields map[string]string) group.Row {
 	row := group.Row{}
 	for k, v := range fields {
 		typ := "S"
@@ -127,6 +126,13 @@ func (a *App) PutMeeting(tb testing.TB, fields map[string]string) group.Meeting 
 		}
 		row[k] = group.Value{Type: typ, Text: v}
 	}
+	return row
+}
+
+// PutMeeting writes a schedule row from field: value pairs and returns the meeting.
+func (a *App) PutMeeting(tb testing.TB, fields map[string]string) group.Meeting {
+	tb.Helper()
+	row := Row(fields)
 	if err := a.Store.PutScheduleRow(context.Background(), row); err != nil {
 		tb.Fatal(err)
 	}

@@ -34,17 +34,7 @@ func inboxWith(t *testing.T, a *apptest.App, addr, subject string) []localstack.
 	return out
 }
 
-func row(fields map[string]string) group.Row {
-	r := group.Row{}
-	for k, v := range fields {
-		typ := "S"
-		if group.NumberFields[k] {
-			typ = "N"
-		}
-		r[k] = group.Value{Type: typ, Text: v}
-	}
-	return r
-}
+func row(fields map[string]string) group.Row { return apptest.Row(fields) }
 
 // TestBadRowToldToOrganizersOncePerVersion proves the scheduled functions skip a
 // bad row, send the good meeting, never put the bad row's content in a member's
