@@ -2,16 +2,18 @@
 # infra/stack.sh start|stop|status: the local stack behind `make stack` and `make run`.
 #
 # start  runs the pinned emulators from infra/local/node_modules (`make deps`) in
-#        the background, each in its own process group, on loopback:
-#          dynalite (DynamoDB)         http://127.0.0.1:8000
-#          aws-ses-v2-local (SES v2)   http://127.0.0.1:8005  (inbox: open it in a browser)
-#        waits until both answer, then creates the tables of template.yaml
+#        the background, each in its own process group, on free loopback ports,
+#        and in front of them the strict layers (infra/strict, which answer what AWS
+#        refuses as AWS does) on the stack's addresses:
+#          DynamoDB   http://127.0.0.1:8000  (strict layer -> dynalite)
+#          SES v2     http://127.0.0.1:8005  (strict layer -> aws-ses-v2-local; inbox: open it in a browser)
+#        waits until they answer, then creates the tables of template.yaml
 #        (go run ./infra/tables/cmd/createtables). If both already answer, it says
 #        so, makes sure the tables exist, and succeeds.
 #        Data is in memory: every start is a fresh, empty stack (`make run` seeds
 #        its demo data each time), so nothing stale survives a restart.
-# stop   kills both process groups by their pid files; idempotent.
-# status says what runs; exits 0 only if both emulators answer.
+# stop   kills the three process groups by their pid files; idempotent.
+# status says what runs; exits 0 only if both addresses answer.
 #
 # Pid files and logs are in .local/. infra/localstack starts the same emulators
 # with the same flags for the Go tests (on free ports). Overridable, for tests of
@@ -27,6 +29,7 @@ root=$PWD
 modules=$root/infra/local/node_modules
 dynalite_js=$modules/dynalite/cli.js
 ses_js=$modules/aws-ses-v2-local/dist/cli.js
+strict_bin=$AFTERPARTY_LOCAL_DIR/strictstack
 dynamo_url=http://127.0.0.1:$AFTERPARTY_LOCAL_DYNAMODB_PORT
 ses_url=http://127.0.0.1:$AFTERPARTY_LOCAL_SES_PORT
 
@@ -57,10 +60,15 @@ group_alive() {
 	ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
 }
 
-# launch NAME SCRIPT PORT PROBE_URL ARGS...: start one emulator unless it answers.
+# free_port: a loopback port that was free a moment ago.
+free_port() {
+	node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close() })'
+}
+
+# launch NAME PORT PROBE_URL COMMAND...: start one server unless it answers.
 launch() {
-	local name=$1 script=$2 port=$3 probe=$4
-	shift 4
+	local name=$1 port=$2 probe=$3
+	shift 3
 	if answers "$probe"; then
 		say "$name already answers at $probe"
 		return 0
@@ -71,7 +79,7 @@ launch() {
 	# A script run without job control leaves background jobs in its own process
 	# group, so setsid makes node the leader of a new one without forking: $! is
 	# node's pid and its process group id, which `stop` kills.
-	setsid node "$script" "$@" >"$AFTERPARTY_LOCAL_DIR/$name.log" 2>&1 </dev/null &
+	setsid "$@" >"$AFTERPARTY_LOCAL_DIR/$name.log" 2>&1 </dev/null &
 	echo $! >"$AFTERPARTY_LOCAL_DIR/$name.pid"
 	local pid=$! i
 	for ((i = 0; i < 200; i++)); do
@@ -112,18 +120,35 @@ start() {
 	done
 	command -v node >/dev/null || die "node is not on PATH: install Node.js (Debian: apt-get install nodejs)"
 	mkdir -p "$AFTERPARTY_LOCAL_DIR"
-	launch dynamodb "$dynalite_js" "$AFTERPARTY_LOCAL_DYNAMODB_PORT" "$dynamo_url/" \
-		--host 127.0.0.1 --port "$AFTERPARTY_LOCAL_DYNAMODB_PORT" \
-		--createTableMs 50 --deleteTableMs 50 --updateTableMs 50
-	AWS_SES_ACCOUNT=$(<"$root/infra/localstack/ses-account.json") \
-		launch ses "$ses_js" "$AFTERPARTY_LOCAL_SES_PORT" "$ses_url/health-check" \
-		--host 127.0.0.1 --port "$AFTERPARTY_LOCAL_SES_PORT"
+	if answers "$dynamo_url/" && answers "$ses_url/health-check"; then
+		say "the stack already answers at $dynamo_url and $ses_url"
+	else
+		for port in "$AFTERPARTY_LOCAL_DYNAMODB_PORT" "$AFTERPARTY_LOCAL_SES_PORT"; do
+			if listening "$port"; then
+				die "port $port is taken by something that is not this stack; stop it or set AFTERPARTY_LOCAL_DYNAMODB_PORT / AFTERPARTY_LOCAL_SES_PORT"
+			fi
+		done
+		go build -o "$strict_bin" ./infra/strict/cmd/strictstack
+		local dport sport
+		dport=$(free_port)
+		sport=$(free_port)
+		launch dynamodb "$dport" "http://127.0.0.1:$dport/" node "$dynalite_js" \
+			--host 127.0.0.1 --port "$dport" \
+			--createTableMs 50 --deleteTableMs 50 --updateTableMs 50
+		AWS_SES_ACCOUNT=$(<"$root/infra/localstack/ses-account.json") \
+			launch ses "$sport" "http://127.0.0.1:$sport/health-check" node "$ses_js" \
+			--host 127.0.0.1 --port "$sport"
+		launch strict "$AFTERPARTY_LOCAL_DYNAMODB_PORT" "$ses_url/health-check" "$strict_bin" \
+			-dynamodb "127.0.0.1:$AFTERPARTY_LOCAL_DYNAMODB_PORT=http://127.0.0.1:$dport" \
+			-ses "127.0.0.1:$AFTERPARTY_LOCAL_SES_PORT=http://127.0.0.1:$sport"
+	fi
 	AWS_ENDPOINT_URL_DYNAMODB=$dynamo_url go run ./infra/tables/cmd/createtables -template "$root/template.yaml" |
 		sed 's/^/stack: /'
-	say "ready: DynamoDB $dynamo_url, SES $ses_url (emails: open $ses_url/ in a browser)"
+	say "ready: DynamoDB $dynamo_url, SES $ses_url (emails: open $ses_url/ in a browser); both behind the strict layers"
 }
 
 stop() {
+	halt strict "$strict_bin"
 	halt ses "$ses_js"
 	halt dynamodb "$dynalite_js"
 }

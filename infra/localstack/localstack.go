@@ -32,6 +32,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/afterparty/afterparty/infra/strict"
 )
 
 // SESAccount is the GetAccount answer the SES emulator gives (AWS_SES_ACCOUNT):
@@ -42,13 +44,20 @@ import (
 //go:embed ses-account.json
 var SESAccount string
 
-// Stack is a running pair of emulators.
+// Stack is a running pair of emulators, each behind its strict layer
+// (infra/strict): the URLs are the layers', and nothing in the tests reaches an
+// emulator except through its layer.
 type Stack struct {
-	DynamoURL string // e.g. http://127.0.0.1:41234
-	SESURL    string // e.g. http://127.0.0.1:41235
+	DynamoURL string // e.g. http://127.0.0.1:41234: the strict DynamoDB layer
+	SESURL    string // e.g. http://127.0.0.1:41235: the strict SES layer
 
-	root  string
-	procs []*Process
+	// Recorder has every API call made through the layers, by caller (the access
+	// key id a request was signed with).
+	Recorder *strict.Recorder
+
+	root    string
+	procs   []*Process
+	servers []*http.Server
 }
 
 var running *Stack
@@ -113,7 +122,6 @@ func start(root string) (*Stack, error) {
 		return nil, err
 	}
 	s.procs = append(s.procs, dyn)
-	s.DynamoURL = dynURL
 	sesProc, sesURL, err := startServer("aws-ses-v2-local", "/health-check", "server running at", func(port int) *exec.Cmd {
 		cmd := exec.Command(node, ses, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 		cmd.Env = append(os.Environ(), "AWS_SES_ACCOUNT="+SESAccount)
@@ -124,12 +132,50 @@ func start(root string) (*Stack, error) {
 		return nil, err
 	}
 	s.procs = append(s.procs, sesProc)
-	s.SESURL = sesURL
+	if err := s.startLayers(dynURL, sesURL); err != nil {
+		s.Stop()
+		return nil, err
+	}
 	return s, nil
 }
 
-// Stop kills both emulators' process groups and waits for them to exit.
+// startLayers puts the strict layers in front of the emulators, in this process.
+func (s *Stack) startLayers(dynamoUpstream, sesUpstream string) error {
+	s.Recorder = strict.NewRecorder()
+	dyn, err := strict.NewDynamo(dynamoUpstream, s.Recorder)
+	if err != nil {
+		return err
+	}
+	ses, err := strict.NewSESLayer(sesUpstream, s.Recorder)
+	if err != nil {
+		return err
+	}
+	if s.DynamoURL, err = s.serve(dyn); err != nil {
+		return err
+	}
+	s.SESURL, err = s.serve(ses)
+	return err
+}
+
+// serve runs h on a free loopback port until Stop.
+func (s *Stack) serve(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("strict layer: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	s.servers = append(s.servers, srv)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Stop closes the strict layers, kills both emulators' process groups and waits
+// for them to exit.
 func (s *Stack) Stop() {
+	for _, srv := range s.servers {
+		srv.Close()
+	}
+	s.servers = nil
 	for _, p := range s.procs {
 		p.Stop()
 	}

@@ -131,14 +131,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 // queryPage reads one page of a partition, from after (an sk, exclusive; "" for the
 // start) with sk beginning with prefix, and returns the next cursor ("" at the end).
 func (s *Store) queryPage(ctx context.Context, pk, prefix, after string, limit int) ([]map[string]types.AttributeValue, string, error) {
+	// DynamoDB refuses an empty string as a key attribute value, in a key condition
+	// too, so a whole partition is read with the partition key alone.
 	in := &dynamodb.QueryInput{
-		TableName:              &s.StateTable,
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":     &types.AttributeValueMemberS{Value: pk},
-			":prefix": &types.AttributeValueMemberS{Value: prefix},
-		},
-		ConsistentRead: aws.Bool(true),
+		TableName:                 &s.StateTable,
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+		ConsistentRead:            aws.Bool(true),
+	}
+	if prefix != "" {
+		in.KeyConditionExpression = aws.String("pk = :pk AND begins_with(sk, :prefix)")
+		in.ExpressionAttributeValues[":prefix"] = &types.AttributeValueMemberS{Value: prefix}
 	}
 	if limit > 0 {
 		in.Limit = aws.Int32(int32(limit))
