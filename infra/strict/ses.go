@@ -493,10 +493,13 @@ func parseAddress(s string) (string, *sesError) {
 		}
 		return "", badRequest("Illegal address")
 	}
-	for _, r := range a.Address {
-		if r > 126 || r < 33 {
-			return "", badRequest("Illegal address")
-		}
+	local, domain, _ := strings.Cut(a.Address, "@")
+	notASCII := func(r rune) bool { return r > 126 || r < 33 }
+	if strings.ContainsFunc(local, notASCII) {
+		return "", badRequest("Local address contains control or whitespace")
+	}
+	if strings.ContainsFunc(domain, notASCII) {
+		return "", badRequest("Domain contains illegal character")
 	}
 	return strings.ToLower(a.Address), nil
 }

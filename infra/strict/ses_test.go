@@ -170,6 +170,9 @@ func TestSESRefusesWhatSESRefuses(t *testing.T) {
 		{"recipient without a domain", simple("nobody"), func(t *testing.T, err error) {
 			wantError[*types.BadRequestException](t, err, "Missing final '@domain'")
 		}},
+		{"recipient with a non-ASCII local part", simple("zoë@members.example"), func(t *testing.T, err error) {
+			wantError[*types.BadRequestException](t, err, "Local address contains control or whitespace")
+		}},
 		{"raw line over 1000 characters", raw("ada@members.example", rawMail(from, "ada@members.example", "invite.ics", longLine)), func(t *testing.T, err error) {
 			wantError[*types.MessageRejected](t, err, "Line 5 of the message is longer than 1000 characters, CRLF included (RFC 5321).")
 		}},
