@@ -402,6 +402,10 @@ func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog
 		}
 		log.Warn("SES rejected the address; recorded against the member", "error", err)
 		return rejected, nil
+	case errors.Is(err, errSandboxed):
+		e.release(job, m, log)
+		log.Warn("SES sandbox refuses this recipient (not verified); left for a run after the account leaves the sandbox")
+		return pending, nil
 	case errors.Is(err, ErrPaused), errors.Is(err, errRefused):
 		e.release(job, m, log)
 		log.Error("SES refuses to send for this account; the campaign stops and a later run resumes it", "error", err)

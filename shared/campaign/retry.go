@@ -3,8 +3,10 @@ package campaign
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/mail"
 	"strings"
 	"time"
 
@@ -21,6 +23,9 @@ var (
 	// errRefused marks an answer that says no message will go out (credentials,
 	// permissions, an unverified identity): stop rather than mark anyone failed.
 	errRefused = errors.New("SES refused the request")
+	// errSandboxed marks a recipient SES will not send to while the account is in
+	// the sandbox: not the member's fault, so the send is left for a later run.
+	errSandboxed = errors.New("SES sandbox: recipient not verified")
 )
 
 // send calls SES, backing off on throttling, 5xx and network errors until it is
@@ -51,6 +56,12 @@ func (e *Engine) send(ctx context.Context, in *sesv2.SendEmailInput) (string, er
 			return "", errors.Join(ErrPaused, err)
 		case refused:
 			return "", errors.Join(errRefused, err)
+		case unverified:
+			// SES's message names the addresses: keep them out of the error, which is logged.
+			if recipientsOnly(err, in) {
+				return "", errSandboxed
+			}
+			return "", fmt.Errorf("%w: the sender's identity is not verified in this region (MessageRejected)", errRefused)
 		}
 		lastErr = err
 		if attempt >= 12 {
@@ -66,10 +77,18 @@ const (
 	permanent
 	paused
 	refused
+	unverified // "Email address is not verified": the sender's identity, or a recipient in the sandbox
 )
 
+// notVerified starts SES's answer when an identity of the request is not verified:
+// "Email address is not verified. The following identities failed the check in
+// region US-EAST-1: a@example.org, ..." (an ellipsis ends a list too long to show).
+const notVerified = "Email address is not verified."
+
 // classify sorts an SES error: throttling, 5xx and network trouble are transient;
-// a rejected message or address is permanent; a paused or suspended account stops.
+// a rejected message or address is permanent; a paused or suspended account, or a
+// MAIL FROM domain SES cannot use, stops; an unverified identity is the sender's
+// (stop) or, in the sandbox, a recipient's (see recipientsOnly).
 func classify(err error) errorClass {
 	var (
 		rejected  *types.MessageRejected
@@ -79,9 +98,11 @@ func classify(err error) errorClass {
 		pausedErr *types.SendingPausedException
 	)
 	switch {
-	case errors.As(err, &suspended), errors.As(err, &pausedErr):
+	case errors.As(err, &suspended), errors.As(err, &pausedErr), errors.As(err, &notVerif):
 		return paused
-	case errors.As(err, &rejected), errors.As(err, &badReq), errors.As(err, &notVerif):
+	case errors.As(err, &rejected) && strings.HasPrefix(rejected.ErrorMessage(), notVerified):
+		return unverified
+	case errors.As(err, &rejected), errors.As(err, &badReq):
 		return permanent
 	}
 	var re *awshttp.ResponseError
@@ -100,4 +121,43 @@ func classify(err error) errorClass {
 		}
 	}
 	return transient
+}
+
+// recipientsOnly says whether every identity an "Email address is not verified"
+// answer lists is a recipient of in (the sandbox refusing them), rather than the
+// sender. If the list cannot be read, or names anything else, it is the sender's.
+func recipientsOnly(err error, in *sesv2.SendEmailInput) bool {
+	var rejected *types.MessageRejected
+	if !errors.As(err, &rejected) {
+		return false
+	}
+	_, list, ok := strings.Cut(rejected.ErrorMessage(), ": ")
+	if !ok || in.Destination == nil {
+		return false
+	}
+	recipients := map[string]bool{}
+	for _, l := range [][]string{in.Destination.ToAddresses, in.Destination.CcAddresses, in.Destination.BccAddresses} {
+		for _, a := range l {
+			recipients[bareAddress(a)] = true
+		}
+	}
+	n := 0
+	for _, id := range strings.Split(list, ", ") {
+		id = strings.TrimSpace(id)
+		if id == "" || strings.HasSuffix(id, "...") {
+			return false
+		}
+		if !recipients[bareAddress(id)] {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+func bareAddress(s string) string {
+	if a, err := mail.ParseAddress(s); err == nil {
+		return strings.ToLower(a.Address)
+	}
+	return strings.ToLower(strings.TrimSpace(s))
 }
