@@ -57,7 +57,7 @@ func TestGrantedReadsTheTemplate(t *testing.T) {
 		"RemindersFunction":   scheduled(all...),
 		"TeasersFunction":     scheduled(all...),
 		"PubFunction":         scheduled(campaign...),
-		"DigestFunction":      scheduled(campaign...),
+		"DigestFunction":      scheduled(append(campaign, "dynamodb:PutItem")...),
 		"FeedbackFunction":    {{"dynamodb:UpdateItem", "table/StateTable"}},
 		"WebFunction": sorted(append(append(append(
 			grants("table/StateTable", "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),

@@ -121,6 +121,7 @@ func (s *Stack) Env(schedule, state string) []string {
 	env := []string{
 		"AWS_ENDPOINT_URL_DYNAMODB=" + s.DynamoURL,
 		"AWS_ENDPOINT_URL_SESV2=" + s.SESURL,
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + s.SecretsURL,
 		"AWS_REGION=" + Region,
 		"AWS_ACCESS_KEY_ID=" + AccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + SecretKey,

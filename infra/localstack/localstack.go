@@ -50,10 +50,17 @@ var SESAccount string
 type Stack struct {
 	DynamoURL string // e.g. http://127.0.0.1:41234: the strict DynamoDB layer
 	SESURL    string // e.g. http://127.0.0.1:41235: the strict SES layer
+	// SecretsURL serves Secrets Manager's GetSecretValue (strict.Secrets) for
+	// tests that read the link secret the way the functions do on AWS.
+	SecretsURL string
+	Secrets    *strict.Secrets
 
 	// Recorder has every API call made through the layers, by caller (the access
 	// key id a request was signed with).
 	Recorder *strict.Recorder
+	// SESLayer is the SES layer: tests switch sandbox mode and account-level errors
+	// on it, and add identities and configuration sets.
+	SESLayer *strict.SES
 
 	root    string
 	procs   []*Process
@@ -61,6 +68,13 @@ type Stack struct {
 }
 
 var running *Stack
+
+// LocalIdentities are the SES identities the local stack has verified: the domain
+// of the default AFTERPARTY_FROM. A From anywhere else is refused, as SES does.
+var LocalIdentities = []string{"afterparty.example"}
+
+// LocalConfigurationSets are the SES configuration sets the local stack has.
+var LocalConfigurationSets = []string{"afterparty-local"}
 
 // Run is for TestMain: it starts the emulators, runs the tests and stops the
 // emulators, returning the exit code for os.Exit. If the emulators cannot start,
@@ -146,14 +160,21 @@ func (s *Stack) startLayers(dynamoUpstream, sesUpstream string) error {
 	if err != nil {
 		return err
 	}
-	ses, err := strict.NewSESLayer(sesUpstream, s.Recorder)
+	ses, err := strict.NewSES(sesUpstream, strict.SESOptions{
+		Identities: LocalIdentities, ConfigurationSets: LocalConfigurationSets, Recorder: s.Recorder,
+	})
 	if err != nil {
 		return err
 	}
+	s.SESLayer = ses
 	if s.DynamoURL, err = s.serve(dyn); err != nil {
 		return err
 	}
-	s.SESURL, err = s.serve(ses)
+	if s.SESURL, err = s.serve(ses); err != nil {
+		return err
+	}
+	s.Secrets = strict.NewSecrets(s.Recorder)
+	s.SecretsURL, err = s.serve(s.Secrets)
 	return err
 }
 

@@ -127,6 +127,13 @@ func (s *SES) AddIdentity(name string) {
 	s.identities[strings.ToLower(strings.TrimSpace(name))] = true
 }
 
+// RemoveIdentity takes a verification back (tests that added one clean up with it).
+func (s *SES) RemoveIdentity(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.identities, strings.ToLower(strings.TrimSpace(name)))
+}
+
 // AddConfigurationSet creates a configuration set.
 func (s *SES) AddConfigurationSet(name string) {
 	s.mu.Lock()

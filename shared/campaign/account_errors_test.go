@@ -2,33 +2,33 @@ package campaign_test
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/afterparty/afterparty/infra/apptest"
 	"github.com/afterparty/afterparty/infra/localstack"
 	"github.com/afterparty/afterparty/infra/strict"
-	"github.com/afterparty/afterparty/shared/config"
 	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
 )
 
-// strictRig is an app whose SES traffic goes through the strict SES layer, which
-// verifies afterparty.example (the default From's domain) and nothing else.
+// strictRig is an app on the local stack, whose strict SES layer verifies
+// afterparty.example (the default From's domain) and nothing else. It returns the
+// stack's SES layer, healed again when the test ends, so the test can switch
+// sandbox mode, account errors and identities on it.
 func strictRig(t *testing.T, members int, env map[string]string) (*rig, *strict.SES) {
 	t.Helper()
 	stack := localstack.Get(t)
-	layer, err := strict.NewSES(stack.SESURL, strict.SESOptions{Identities: []string{"afterparty.example"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(layer)
-	t.Cleanup(srv.Close)
+	layer := stack.SESLayer
+	t.Cleanup(func() {
+		layer.SetAccountError("")
+		layer.SetSandbox(false)
+		layer.RemoveIdentity("elsewhere.example")
+	})
 	vars := map[string]string{"AFTERPARTY_LINK_SECRET": secret, "AFTERPARTY_CLAIM_LEASE": "1s"}
 	for k, v := range env {
 		vars[k] = v
 	}
-	a := apptest.NewVia(t, vars, config.Endpoints{DynamoDB: stack.DynamoURL, SESv2: srv.URL})
+	a := apptest.New(t, vars)
 	a.AddManyMembers(t, members)
 	m := a.PutMeeting(t, map[string]string{"meeting_id": "strict", "title": "Strict SES", "starts_at": "2031-03-13T18:30", "venue": "Hall"})
 	return &rig{App: a, meeting: m, at: m.Start.AddDate(0, 0, -14), members: members}, layer

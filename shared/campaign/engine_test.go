@@ -134,7 +134,7 @@ func TestRejectedAddressIsRecordedAndTheCampaignGoesOn(t *testing.T) {
 	l := &memLedger{records: map[string]dynamo.SendRecord{}}
 	s := &fakeSES{Account: account(true), sent: map[string]int{}, SendEmailFn: func(to string) error {
 		if to == "m007@x.example" {
-			return &types.MessageRejected{Message: aws.String("Email address is not verified.")}
+			return &types.MessageRejected{Message: aws.String("Illegal address")}
 		}
 		return nil
 	}}

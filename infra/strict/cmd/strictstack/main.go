@@ -3,7 +3,9 @@
 //
 //	strictstack -dynamodb 127.0.0.1:8000=http://127.0.0.1:41000 -ses 127.0.0.1:8005=http://127.0.0.1:41001
 //
-// It runs until it is sent SIGINT or SIGTERM.
+// The SES layer's sandbox mode and account-level errors can be switched while it
+// runs, through its admin paths under /_strict/ses/ (infra/strict/ses.go). It runs
+// until it is sent SIGINT or SIGTERM.
 package main
 
 import (
@@ -25,14 +27,27 @@ import (
 func main() {
 	dynamo := flag.String("dynamodb", "", "LISTEN=UPSTREAM: the DynamoDB layer's address and dynalite's URL")
 	ses := flag.String("ses", "", "LISTEN=UPSTREAM: the SES layer's address and aws-ses-v2-local's URL")
+	identities := flag.String("identities", "afterparty.example", "comma-separated verified SES identities (domains or addresses)")
+	configSets := flag.String("configuration-sets", "afterparty-local", "comma-separated SES configuration sets that exist")
 	flag.Parse()
-	if err := run(*dynamo, *ses); err != nil {
+	opt := strict.SESOptions{Identities: split(*identities), ConfigurationSets: split(*configSets)}
+	if err := run(*dynamo, *ses, opt); err != nil {
 		fmt.Fprintln(os.Stderr, "strictstack:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dynamo, ses string) error {
+func split(list string) []string {
+	var out []string
+	for _, v := range strings.Split(list, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func run(dynamo, ses string, opt strict.SESOptions) error {
 	dl, du, ok1 := strings.Cut(dynamo, "=")
 	sl, su, ok2 := strings.Cut(ses, "=")
 	if !ok1 || !ok2 {
@@ -42,7 +57,7 @@ func run(dynamo, ses string) error {
 	if err != nil {
 		return err
 	}
-	s, err := strict.NewSESLayer(su, nil)
+	s, err := strict.NewSES(su, opt)
 	if err != nil {
 		return err
 	}
