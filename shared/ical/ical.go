@@ -80,7 +80,7 @@ func Feed(name string, invites []Invite) ([]byte, error) {
 	if name = cleanLine(name); name != "" {
 		cal.SetName(name)
 	}
-	cal.SetRefreshInterval("PT12H", ics.WithValue(string(ics.ValueDataTypeDuration)))
+	cal.SetRefreshInterval("PT12H") // golang-ical adds VALUE=DURATION itself
 	cal.SetXPublishedTTL("PT12H")
 
 	// One VTIMEZONE per zone, covering every event in it.

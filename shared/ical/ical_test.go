@@ -512,6 +512,10 @@ func TestFeed(t *testing.T) {
 			t.Errorf("missing %q", w)
 		}
 	}
+	// RFC 7986 §5.7: VALUE=DURATION, once.
+	if got := one(t, lines, "REFRESH-INTERVAL"); got != "REFRESH-INTERVAL;VALUE=DURATION:PT12H" {
+		t.Errorf("got %q, want REFRESH-INTERVAL;VALUE=DURATION:PT12H", got)
+	}
 	if n := len(props(lines, "ATTENDEE")); n != 0 {
 		t.Errorf("feed has %d attendees", n)
 	}
