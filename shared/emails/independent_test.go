@@ -160,6 +160,12 @@ func TestIndependentParsers(t *testing.T) {
 	cancelled.Meeting.Status = group.StatusCancelled
 	cancelled.Sequence = 1
 
+	backslash := fixture(t, group.Invitation, "America/Los_Angeles", "2026-12-10T18:30")
+	// RFC 5545 writes a backslash in a parameter value as it is. ical.js 2.2.1 decodes
+	// parameter values as TEXT, so it would misread \n, \N, \\, \, and \; there (a
+	// deviation of its own); this name has none of them.
+	backslash.Member.Name = `Back\slash D:\Gophers\`
+
 	escaped := fixture(t, group.Reminder, "America/Los_Angeles", "2026-12-10T18:30")
 	escaped.Meeting.Title = `<script>&"`
 
@@ -172,6 +178,8 @@ func TestIndependentParsers(t *testing.T) {
 		{"invitation the day after DST ends", fixture(t, group.Invitation, "America/Los_Angeles", "2026-11-02T18:30"), "REQUEST",
 			func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No, l.Calendar} }},
 		{"update with non-ASCII and separators", unicode, "REQUEST",
+			func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No} }},
+		{"invitation to a name with backslashes", backslash, "REQUEST",
 			func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No} }},
 		{"cancellation", cancelled, "CANCEL", func(emails.Links) []string { return nil }},
 		{"reminder with markup in the title", escaped, "", func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No} }},

@@ -466,10 +466,12 @@ func addCalAddress(e *ics.VEvent, prop ics.ComponentProperty, a mail.Address, pa
 	e.Properties = append(e.Properties, p)
 }
 
-// paramEscaper applies RFC 6868 inside a quoted parameter value. A backslash is
-// legal there, but parsers that wrongly unescape parameters (golang-ical's own among
-// them) would eat it and the quote after it, so a display name loses its backslashes.
-var paramEscaper = strings.NewReplacer("^", "^^", `"`, "^'", `\`, "")
+// paramEscaper applies RFC 6868 inside a quoted parameter value: ^ as ^^ and a
+// double quote as ^'. Nothing else is escaped: RFC 5545 §3.1 has no backslash
+// escapes in parameter values (a QSAFE-CHAR is anything but a control character or
+// DQUOTE), so a backslash is written as it is, and since no DQUOTE is left inside
+// the value, even a trailing one cannot run into the closing quote.
+var paramEscaper = strings.NewReplacer("^", "^^", `"`, "^'")
 
 // checkAddress accepts a plain addr-spec that can go into a mailto: value without
 // escaping (golang-ical would treat the value under a custom property name as TEXT).

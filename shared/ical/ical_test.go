@@ -290,6 +290,7 @@ func TestCalAddressQuoting(t *testing.T) {
 		{"colon and semicolon", "Go: Portland; PDX", `CN="Go: Portland; PDX"`},
 		{"double quote uses RFC 6868", `Ann "Annie" ^_^`, `CN="Ann ^'Annie^' ^^_^^"`},
 		{"line break cannot start a new property", "Eve\r\nATTENDEE:mailto:x@evil.example", `CN="Eve ATTENDEE:mailto:x@evil.example"`},
+		{"backslashes are kept verbatim", `Back\slash C:\new\`, `CN="Back\slash C:\new\"`},
 		{"no name, no CN", "", ""},
 	}
 	for _, tt := range tests {
