@@ -272,24 +272,44 @@ func tzid(loc *time.Location) string {
 // VTIMEZONE, so calendars show the organizer's wall-clock time across DST changes.
 func setTime(e *ics.VEvent, prop ics.ComponentProperty, t time.Time, loc *time.Location) {
 	id := tzid(loc)
-	if id == "" {
+	if id == "" || secondOccurrence(t.In(loc)) {
 		e.SetProperty(prop, t.UTC().Format(utcLayout))
 		return
 	}
 	e.SetProperty(prop, t.In(loc).Format(localLayout), ics.WithTZID(id))
 }
 
-// vtimezone describes loc from the observance in effect at from until the one in
-// effect at to, from Go's tz database: one STANDARD or DAYLIGHT observance per
-// period, each with its own DTSTART (no RRULE is needed when every transition in
-// the span is listed). It returns nil when times are written in UTC.
+// secondOccurrence reports whether t's wall-clock time came once already, in the
+// hour clocks were set back. RFC 5545 §3.3.5 reads such a local time as its first
+// occurrence, so t must be written in UTC.
+func secondOccurrence(t time.Time) bool {
+	start, err := onsetOf(t)
+	if err != nil || start.IsZero() {
+		return false
+	}
+	_, before := start.Add(-time.Second).Zone()
+	_, now := t.Zone()
+	return before > now && t.Before(start.Add(time.Duration(before-now)*time.Second))
+}
+
+// vtimezone describes loc over the whole local years from from's to to's, from
+// Go's tz database: one STANDARD or DAYLIGHT observance per period, each with its
+// own DTSTART (no RRULE is needed when every transition in the span is listed). It
+// returns nil when times are written in UTC.
+//
+// Whole years, not just the event's own period, so that in a year with daylight
+// saving both a STANDARD and a DAYLIGHT observance are there, as in Google's and
+// Outlook's invites: an event on the Sunday DST starts would otherwise carry only
+// a DAYLIGHT one, which is valid but which python-icalendar 4.0.3 cannot convert.
 func vtimezone(loc *time.Location, from, to time.Time) (*ics.VTimezone, error) {
 	id := tzid(loc)
 	if id == "" {
 		return nil, nil
 	}
+	from = time.Date(from.In(loc).Year(), time.January, 1, 0, 0, 0, 0, loc)
+	to = time.Date(to.In(loc).Year()+1, time.January, 1, 0, 0, 0, 0, loc).Add(-time.Second)
 	tz := ics.NewTimezone(id)
-	t := from.In(loc)
+	t := from
 	start, err := onsetOf(t)
 	if err != nil {
 		return nil, fmt.Errorf("time zone %s at %s: %w", id, t.Format(time.RFC3339), err)

@@ -179,6 +179,21 @@ func checkVTimezone(t *testing.T, b []byte, loc *time.Location, want []group.Mee
 			t.Fatalf("observance %d TZOFFSETFROM %d, Go says %d just before %v", i, o.from, bOffset, at)
 		}
 	}
+	// Every kind of observance the zone has in the events' years is there: a year
+	// with daylight saving gets both a STANDARD and a DAYLIGHT.
+	has := map[string]bool{}
+	for _, o := range obs {
+		has[o.kind] = true
+	}
+	for _, m := range want {
+		for y := m.Start.In(loc).Year(); y <= m.End.In(loc).Year(); y++ {
+			for kind := range kindsIn(loc, y) {
+				if !has[kind] {
+					t.Fatalf("the zone has %s time in %d, the VTIMEZONE has no %s observance", kind, y, kind)
+				}
+			}
+		}
+	}
 	starts, ends := props(events(lines), "DTSTART"), props(events(lines), "DTEND")
 	if len(starts) != len(want) || len(ends) != len(want) {
 		t.Fatalf("%d DTSTART and %d DTEND for %d meetings", len(starts), len(ends), len(want))
@@ -193,11 +208,44 @@ func checkVTimezone(t *testing.T, b []byte, loc *time.Location, want []group.Mee
 	}
 }
 
+type zoneYear struct {
+	loc  *time.Location
+	year int
+}
+
+var kindsCache = map[zoneYear]map[string]bool{}
+
+// kindsIn is the kinds of observance (STANDARD, DAYLIGHT) loc has during year,
+// sampled every 6 hours.
+func kindsIn(loc *time.Location, year int) map[string]bool {
+	if k, ok := kindsCache[zoneYear{loc, year}]; ok {
+		return k
+	}
+	k := map[string]bool{}
+	end := time.Date(year+1, 1, 1, 0, 0, 0, 0, loc)
+	for t := time.Date(year, 1, 1, 0, 0, 0, 0, loc); t.Before(end); t = t.Add(6 * time.Hour) {
+		if t.IsDST() {
+			k["DAYLIGHT"] = true
+		} else {
+			k["STANDARD"] = true
+		}
+	}
+	kindsCache[zoneYear{loc, year}] = k
+	return k
+}
+
 // resolveWith is resolve with the observances already parsed (a feed to 2100 has
 // hundreds of events).
 func resolveWith(t *testing.T, obs []parsedObservance, line string) time.Time {
 	t.Helper()
 	_, value, _ := strings.Cut(line, ":")
+	if strings.HasSuffix(value, "Z") {
+		u, err := time.Parse(utcLayout, value)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		return u
+	}
 	local, err := time.Parse(localLayout, value)
 	if err != nil {
 		t.Fatalf("%q: %v", line, err)
@@ -209,6 +257,7 @@ func resolveWith(t *testing.T, obs []parsedObservance, line string) time.Time {
 			continue
 		}
 		got = candidate
+		break // RFC 5545 §3.3.5: a local time that occurs twice means the first
 	}
 	if got.IsZero() {
 		t.Fatalf("%q is outside the VTIMEZONE's observances", line)
@@ -305,5 +354,34 @@ func TestInviteRefusesYearsICalendarCannotWrite(t *testing.T) {
 	in.Meeting.End = in.Meeting.Start.Add(2 * time.Hour)
 	if _, err := in.Bytes(); err == nil || !strings.Contains(err.Error(), "outside the years 0001 to 9999") {
 		t.Errorf("error %v, want one about the year", err)
+	}
+}
+
+// TestRepeatedHour: when clocks go back, 01:30 comes twice. RFC 5545 reads a local
+// 01:30 as the first, so the second is written in UTC.
+func TestRepeatedHour(t *testing.T) {
+	la := zone(t, "America/Los_Angeles")
+	first := time.Date(2026, 11, 1, 8, 30, 0, 0, time.UTC).In(la) // 01:30 PDT
+	second := first.Add(time.Hour)                                // 01:30 PST
+	for _, c := range []struct {
+		name  string
+		start time.Time
+		want  string
+	}{
+		{"first 01:30", first, "DTSTART;TZID=America/Los_Angeles:20261101T013000"},
+		{"second 01:30", second, "DTSTART:20261101T093000Z"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := invite(t, MethodRequest)
+			in.Meeting.Location, in.Meeting.Start, in.Meeting.End = la, c.start, c.start.Add(2*time.Hour)
+			b, err := in.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := one(t, events(contentLines(t, b)), "DTSTART"); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+			checkVTimezone(t, b, la, []group.Meeting{in.Meeting})
+		})
 	}
 }
