@@ -89,12 +89,16 @@ func TestScheduleValidateNamesEveryProblem(t *testing.T) {
   - meeting_id: feb
     title: twice
     starts_at: 2031-02-11T18:30
+  - meeting_id: typo
+    title: Some day
+    starts_at: 9999-12-30T18:00
+    venue: The Hall
 `)
 	_, stderr, ok := c.run(t, "schedule", "validate", bad)
 	if ok {
 		t.Fatal("validate accepted a bad schedule")
 	}
-	for _, want := range []string{"jan: title: is required", "jan: starts_at:", "jan: capacity:", "jan: time_zone:", "feb: ends_at:", "feb: pub_name:", "feb: meeting_id: is used by more than one"} {
+	for _, want := range []string{"jan: title: is required", "jan: starts_at:", "jan: capacity:", "jan: time_zone:", "feb: ends_at:", "feb: pub_name:", "feb: meeting_id: is used by more than one", "typo: starts_at: 9999-12-30T18:00 GMT is more than 5 years ahead"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, stderr)
 		}

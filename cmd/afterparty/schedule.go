@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +33,7 @@ func scheduleCmd() *cobra.Command {
 					return err
 				}
 				problems = append(problems, validatePast(cmd, rows, cfg.TimeZone)...)
+				problems = append(problems, farProblems(rows, cfg.TimeZone, time.Now())...)
 				if len(problems) > 0 {
 					return reportProblems(cmd, args[0], problems)
 				}
@@ -60,6 +62,7 @@ func scheduleApplyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			problems = append(problems, farProblems(rows, a.Config.TimeZone, a.Runner.Clock())...)
 			if len(problems) > 0 {
 				return reportProblems(cmd, args[0], problems)
 			}

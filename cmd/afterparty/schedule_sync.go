@@ -98,6 +98,22 @@ func pastProblems(file, table []group.Row, zone string, now time.Time) group.Pro
 	return ps
 }
 
+// farProblems names every meeting in the file that starts more than
+// group.MaxYearsAhead years after now, changed or not: the functions skip it.
+func farProblems(file []group.Row, zone string, now time.Time) group.Problems {
+	var ps group.Problems
+	for _, r := range file {
+		m, problems := group.ParseMeeting(r, zone)
+		if len(problems) > 0 {
+			continue
+		}
+		if p, far := group.FarStart(m, now); far {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
 func scheduleDiffCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "diff FILE.yaml",
@@ -117,6 +133,7 @@ func scheduleDiffCmd() *cobra.Command {
 				return err
 			}
 			problems = append(problems, pastProblems(rows, table, a.Config.TimeZone, a.Runner.Clock())...)
+			problems = append(problems, farProblems(rows, a.Config.TimeZone, a.Runner.Clock())...)
 			changes, others := Diff(rows, table)
 			out := cmd.OutOrStdout()
 			counts := map[string]int{}

@@ -63,6 +63,10 @@ function parseCalendar(text) {
       version: vcal.getFirstPropertyValue('version'),
       calscale: vcal.getFirstPropertyValue('calscale'),
       timezones: vcal.getAllSubcomponents('vtimezone').map((z) => z.getFirstPropertyValue('tzid')),
+      // The kinds of each VTIMEZONE's observances, in order: standard / daylight.
+      observances: Object.fromEntries(
+        vcal.getAllSubcomponents('vtimezone').map((z) => [z.getFirstPropertyValue('tzid'), z.getAllSubcomponents().map((c) => c.name)])
+      ),
       events: vcal.getAllSubcomponents('vevent').map((ev) => {
         const start = ev.getFirstPropertyValue('dtstart');
         const end = ev.getFirstPropertyValue('dtend');

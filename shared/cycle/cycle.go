@@ -75,7 +75,8 @@ func (r *Runner) Handler(kind group.Kind) func(context.Context, events.EventBrid
 }
 
 // Meetings reads and validates the schedule; rows with problems are returned
-// separately so the caller can skip them and say why.
+// separately so the caller can skip them and say why. A start more than
+// group.MaxYearsAhead years after the wall clock is one of them.
 func (r *Runner) Meetings(ctx context.Context) ([]group.Meeting, map[string]group.Problems, error) {
 	rows, err := r.Store.ScheduleRows(ctx)
 	if err != nil {
@@ -85,6 +86,11 @@ func (r *Runner) Meetings(ctx context.Context) ([]group.Meeting, map[string]grou
 	bad := map[string]group.Problems{}
 	for _, row := range rows {
 		m, problems := group.ParseMeeting(row, r.Config.TimeZone)
+		if r.Clock != nil {
+			if p, far := group.FarStart(m, r.Clock()); far {
+				problems = append(problems, p)
+			}
+		}
 		if len(problems) > 0 {
 			bad[m.ID] = problems
 			continue

@@ -220,3 +220,27 @@ func TestDigestCountsWaitlistAndGuests(t *testing.T) {
 		}
 	}
 }
+
+// TestFarStartSkipped proves a start more than five years ahead (a typo for 2026,
+// or 9999) is a problem row: the run skips it, names starts_at to the organizers,
+// and finishes.
+func TestFarStartSkipped(t *testing.T) {
+	a, orgs := organizerApp(t)
+	a.AddMembers(t, "ada")
+	far := meetingFields("typo-9999")
+	far["starts_at"] = "9999-12-30T18:00"
+	if err := a.Store.PutScheduleRow(ctx, row(far)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := a.Runner.Run(ctx, group.Invitation, a.Runner.Clock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Invalid) != 1 || rep.Invalid[0] != "typo-9999" {
+		t.Fatalf("invalid rows %v, want [typo-9999]", rep.Invalid)
+	}
+	got := inboxWith(t, a, orgs[0], "Schedule problem: meeting typo-9999")
+	if len(got) != 1 || !strings.Contains(got[0].Body.Text, "starts_at") || !strings.Contains(got[0].Body.Text, "more than 5 years ahead") {
+		t.Fatalf("problem emails %+v", got)
+	}
+}

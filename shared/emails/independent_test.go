@@ -38,6 +38,7 @@ type nodeCalendar struct {
 	Error                             string
 	Method, Prodid, Version, Calscale string
 	Timezones                         []string
+	Observances                       map[string][]string // per TZID: "standard" / "daylight"
 	Events                            []nodeEvent
 }
 
@@ -160,6 +161,12 @@ func TestIndependentParsers(t *testing.T) {
 	cancelled.Meeting.Status = group.StatusCancelled
 	cancelled.Sequence = 1
 
+	backslash := fixture(t, group.Invitation, "America/Los_Angeles", "2026-12-10T18:30")
+	// RFC 5545 writes a backslash in a parameter value as it is. ical.js 2.2.1 decodes
+	// parameter values as TEXT, so it would misread \n, \N, \\, \, and \; there (a
+	// deviation of its own); this name has none of them.
+	backslash.Member.Name = `Back\slash D:\Gophers\`
+
 	escaped := fixture(t, group.Reminder, "America/Los_Angeles", "2026-12-10T18:30")
 	escaped.Meeting.Title = `<script>&"`
 
@@ -172,6 +179,12 @@ func TestIndependentParsers(t *testing.T) {
 		{"invitation the day after DST ends", fixture(t, group.Invitation, "America/Los_Angeles", "2026-11-02T18:30"), "REQUEST",
 			func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No, l.Calendar} }},
 		{"update with non-ASCII and separators", unicode, "REQUEST",
+			func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No} }},
+		{"invitation on the Sunday DST starts", fixture(t, group.Invitation, "America/Los_Angeles", "2027-03-14T18:00"), "REQUEST",
+			func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No} }},
+		{"invitation on the Sunday DST starts in Sydney", fixture(t, group.Invitation, "Australia/Sydney", "2027-10-03T18:00"), "REQUEST",
+			func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No} }},
+		{"invitation to a name with backslashes", backslash, "REQUEST",
 			func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No} }},
 		{"cancellation", cancelled, "CANCEL", func(emails.Links) []string { return nil }},
 		{"reminder with markup in the title", escaped, "", func(l emails.Links) []string { return []string{l.Yes, l.Maybe, l.No} }},
@@ -281,6 +294,16 @@ func checkCalendar(t *testing.T, cal *nodeCalendar, m emails.Message, method str
 	zone := m.Meeting.Location.String()
 	if len(cal.Timezones) != 1 || cal.Timezones[0] != zone {
 		t.Errorf("VTIMEZONEs %q, want %s", cal.Timezones, zone)
+	}
+	// Every zone these tests use has daylight saving in the meeting's year: its
+	// VTIMEZONE has a STANDARD and a DAYLIGHT observance (python-icalendar 4.0.3
+	// cannot convert one without a STANDARD).
+	kinds := map[string]bool{}
+	for _, k := range cal.Observances[zone] {
+		kinds[k] = true
+	}
+	if !kinds["standard"] || !kinds["daylight"] {
+		t.Errorf("VTIMEZONE %s observances %q, want a standard and a daylight", zone, cal.Observances[zone])
 	}
 	if len(cal.Events) != 1 {
 		t.Fatalf("%d events", len(cal.Events))

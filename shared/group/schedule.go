@@ -328,6 +328,26 @@ func PastStart(m Meeting, now time.Time) (Problem, bool) {
 	}, true
 }
 
+// MaxYearsAhead is how far ahead of now a meeting may start. Further is a typo
+// (2062 for 2026, 9999 for "some day"), and no invitation is due for years anyway.
+const MaxYearsAhead = 5
+
+// FarStart reports a meeting that starts more than MaxYearsAhead years after now.
+// Like PastStart it needs now, so ParseMeeting does not check it: whoever reads the
+// schedule at a known time does (the functions, the feed, the CLI).
+func FarStart(m Meeting, now time.Time) (Problem, bool) {
+	limit := now.In(m.Location).AddDate(MaxYearsAhead, 0, 0)
+	if m.Start.IsZero() || !m.Start.After(limit) {
+		return Problem{}, false
+	}
+	return Problem{
+		MeetingID:  m.ID,
+		Field:      FieldStartsAt,
+		Message:    fmt.Sprintf("%s is more than %d years ahead (now is %s): check the year", m.Start.Format("2006-01-02T15:04 MST"), MaxYearsAhead, now.In(m.Location).Format("2006-01-02T15:04 MST")),
+		RowVersion: m.Version,
+	}, true
+}
+
 func typeName(t string) string {
 	switch t {
 	case "S":

@@ -98,6 +98,36 @@ func TestPastStart(t *testing.T) {
 	}
 }
 
+func TestFarStart(t *testing.T) {
+	m, ps := ParseMeeting(validRow(), "America/Los_Angeles") // 2026-12-10T18:30 PST
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	cases := []struct {
+		name string
+		now  time.Time
+		far  bool
+	}{
+		{"a year ahead", m.Start.AddDate(-1, 0, 0), false},
+		{"exactly five years ahead", m.Start.AddDate(-5, 0, 0), false},
+		{"five years and a minute ahead", m.Start.AddDate(-5, 0, 0).Add(-time.Minute), true},
+		{"a typo for 9999", m.Start.AddDate(-7973, 0, 0), true},
+		{"in the past", m.Start.AddDate(1, 0, 0), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, far := FarStart(m, c.now)
+			if far != c.far {
+				t.Fatalf("now %v: far = %v, want %v", c.now, far, c.far)
+			}
+			if far && (p.Field != FieldStartsAt || p.MeetingID != m.ID || p.RowVersion != m.Version ||
+				!strings.Contains(p.Message, "2026-12-10T18:30 PST is more than 5 years ahead")) {
+				t.Errorf("problem %+v", p)
+			}
+		})
+	}
+}
+
 func TestDigestDue(t *testing.T) {
 	m, _ := ParseMeeting(validRow(), "UTC")
 	cases := []struct {

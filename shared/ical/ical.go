@@ -60,7 +60,11 @@ func (i Invite) Bytes() ([]byte, error) {
 		return nil, err
 	}
 	cal := newCalendar(i.Method)
-	if tz := vtimezone(i.Meeting.Location, i.Meeting.Start, i.Meeting.End); tz != nil {
+	tz, err := vtimezone(i.Meeting.Location, i.Meeting.Start, i.Meeting.End)
+	if err != nil {
+		return nil, fmt.Errorf("calendar invite for meeting %q: %w", i.Meeting.ID, err)
+	}
+	if tz != nil {
 		cal.AddVTimezone(tz)
 	}
 	cal.AddVEvent(i.event(i.Method))
@@ -76,7 +80,7 @@ func Feed(name string, invites []Invite) ([]byte, error) {
 	if name = cleanLine(name); name != "" {
 		cal.SetName(name)
 	}
-	cal.SetRefreshInterval("PT12H", ics.WithValue(string(ics.ValueDataTypeDuration)))
+	cal.SetRefreshInterval("PT12H") // golang-ical adds VALUE=DURATION itself
 	cal.SetXPublishedTTL("PT12H")
 
 	// One VTIMEZONE per zone, covering every event in it.
@@ -111,7 +115,11 @@ func Feed(name string, invites []Invite) ([]byte, error) {
 	sort.Strings(names)
 	for _, id := range names {
 		s := zones[id]
-		cal.AddVTimezone(vtimezone(s.loc, s.from, s.to))
+		tz, err := vtimezone(s.loc, s.from, s.to)
+		if err != nil {
+			return nil, fmt.Errorf("feed: %w", err)
+		}
+		cal.AddVTimezone(tz)
 	}
 	for _, i := range invites {
 		cal.AddVEvent(i.event(MethodPublish))
@@ -158,6 +166,17 @@ func (i Invite) validate(method string) error {
 	}
 	if m.Start.IsZero() || m.End.IsZero() || !m.End.After(m.Start) {
 		bad("meeting %s must start (%v) before it ends (%v)", m.ID, m.Start, m.End)
+	}
+	for _, t := range []time.Time{m.Start, m.End} {
+		if t.IsZero() {
+			continue
+		}
+		if m.Location != nil {
+			t = t.In(m.Location)
+		}
+		if t.Year() < 1 || t.Year() > 9999 || t.UTC().Year() < 1 || t.UTC().Year() > 9999 {
+			bad("meeting %s: %s is outside the years 0001 to 9999 that iCalendar can write", m.ID, t.Format(time.RFC3339))
+		}
 	}
 	if i.Stamp.IsZero() {
 		bad("DTSTAMP is not set")
@@ -253,32 +272,158 @@ func tzid(loc *time.Location) string {
 // VTIMEZONE, so calendars show the organizer's wall-clock time across DST changes.
 func setTime(e *ics.VEvent, prop ics.ComponentProperty, t time.Time, loc *time.Location) {
 	id := tzid(loc)
-	if id == "" {
+	if id == "" || secondOccurrence(t.In(loc)) {
 		e.SetProperty(prop, t.UTC().Format(utcLayout))
 		return
 	}
 	e.SetProperty(prop, t.In(loc).Format(localLayout), ics.WithTZID(id))
 }
 
-// vtimezone describes loc from the observance in effect at from until the one in
-// effect at to, from Go's tz database: one STANDARD or DAYLIGHT observance per
-// period, each with its own DTSTART (no RRULE is needed when every transition in
-// the span is listed). It returns nil when times are written in UTC.
-func vtimezone(loc *time.Location, from, to time.Time) *ics.VTimezone {
+// secondOccurrence reports whether t's wall-clock time came once already, in the
+// hour clocks were set back. RFC 5545 §3.3.5 reads such a local time as its first
+// occurrence, so t must be written in UTC.
+func secondOccurrence(t time.Time) bool {
+	start, err := onsetOf(t)
+	if err != nil || start.IsZero() {
+		return false
+	}
+	_, before := start.Add(-time.Second).Zone()
+	_, now := t.Zone()
+	return before > now && t.Before(start.Add(time.Duration(before-now)*time.Second))
+}
+
+// vtimezone describes loc over the whole local years from from's to to's, from
+// Go's tz database: one STANDARD or DAYLIGHT observance per period, each with its
+// own DTSTART (no RRULE is needed when every transition in the span is listed). It
+// returns nil when times are written in UTC.
+//
+// Whole years, not just the event's own period, so that in a year with daylight
+// saving both a STANDARD and a DAYLIGHT observance are there, as in Google's and
+// Outlook's invites: an event on the Sunday DST starts would otherwise carry only
+// a DAYLIGHT one, which is valid but which python-icalendar 4.0.3 cannot convert.
+func vtimezone(loc *time.Location, from, to time.Time) (*ics.VTimezone, error) {
 	id := tzid(loc)
 	if id == "" {
-		return nil
+		return nil, nil
 	}
+	from = time.Date(from.In(loc).Year(), time.January, 1, 0, 0, 0, 0, loc)
+	to = time.Date(to.In(loc).Year()+1, time.January, 1, 0, 0, 0, 0, loc).Add(-time.Second)
 	tz := ics.NewTimezone(id)
-	t := from.In(loc)
-	for {
-		start, end := t.ZoneBounds()
-		tz.Components = append(tz.Components, observance(t, start))
-		if end.IsZero() || end.After(to) {
-			return tz
-		}
-		t = end
+	t := from
+	start, err := onsetOf(t)
+	if err != nil {
+		return nil, fmt.Errorf("time zone %s at %s: %w", id, t.Format(time.RFC3339), err)
 	}
+	for {
+		tz.Components = append(tz.Components, observance(t, start))
+		next, ok, err := nextChange(t, to.In(loc))
+		if err != nil {
+			return nil, fmt.Errorf("time zone %s after %s: %w", id, t.Format(time.RFC3339), err)
+		}
+		if !ok {
+			return tz, nil
+		}
+		t, start = next, next
+	}
+}
+
+// zoneState is what a VTIMEZONE says about an instant: the zone's name, offset and
+// whether it is daylight-saving time. A transition is where it changes.
+type zoneState struct {
+	name   string
+	offset int
+	dst    bool
+}
+
+func stateAt(t time.Time) zoneState {
+	name, offset := t.Zone()
+	return zoneState{name: name, offset: offset, dst: t.IsDST()}
+}
+
+// maxZoneSteps bounds every walk over a zone's transitions: each step moves at
+// least a second and at most a day, and real spans take a few steps a year.
+const maxZoneSteps = 200_000
+
+// fallbackStep is how far a walk moves when Go's ZoneBounds does not move it on.
+const fallbackStep = 24 * time.Hour
+
+// nextChange returns the first instant in (t, limit] at which the zone differs from
+// the zone at t, or false when there is none.
+//
+// Go's ZoneBounds is only a hint: beyond the last transition its tz data lists, Go
+// computes bounds from the zone's rule, and those are also the start and end of the
+// UTC year, not transitions. Worse, in a leap year that "end of year" is Dec 31
+// 00:00 UTC, which can be at or before t (seen with the tz database embedded by
+// time/tzdata from 2028-12-31 on, and with any database in year 9999), so a loop
+// that trusts it never moves on. Every candidate is checked with Zone, and a bound
+// that does not move forward is replaced by a day's step.
+func nextChange(t, limit time.Time) (time.Time, bool, error) {
+	was := stateAt(t)
+	cur := t
+	for steps := 0; cur.Before(limit); steps++ {
+		if steps == maxZoneSteps {
+			return time.Time{}, false, fmt.Errorf("no end to the zone's transitions after %d steps (at %s)", steps, cur.Format(time.RFC3339))
+		}
+		_, end := cur.ZoneBounds()
+		if end.IsZero() {
+			return time.Time{}, false, nil // the zone never changes again
+		}
+		next := end
+		if !next.After(cur) {
+			next = cur.Add(fallbackStep)
+		}
+		if next.After(limit) {
+			next = limit
+		}
+		if stateAt(next) != was {
+			return changeBetween(cur, next), true, nil
+		}
+		cur = next
+	}
+	return time.Time{}, false, nil
+}
+
+// onsetOf returns the instant the zone in effect at t began, or zero if it always
+// applied. Like nextChange, it checks ZoneBounds' start with Zone.
+func onsetOf(t time.Time) (time.Time, error) {
+	is := stateAt(t)
+	cur := t
+	for steps := 0; ; steps++ {
+		if steps == maxZoneSteps {
+			return time.Time{}, fmt.Errorf("no start to the zone's period found after %d steps (at %s)", steps, cur.Format(time.RFC3339))
+		}
+		start, _ := cur.ZoneBounds()
+		if start.IsZero() {
+			return time.Time{}, nil // no transition before t
+		}
+		prev := start.Add(-time.Second)
+		if !prev.Before(cur) {
+			prev = cur.Add(-fallbackStep)
+		}
+		if stateAt(prev) != is {
+			return changeBetween(prev, cur), nil
+		}
+		cur = prev
+	}
+}
+
+// changeBetween returns the instant, to the second, in (lo, hi] at which the zone
+// becomes the zone at hi; the zones at lo and hi differ. Transitions fall on whole
+// seconds.
+func changeBetween(lo, hi time.Time) time.Time {
+	want := stateAt(hi)
+	for hi.Sub(lo) > time.Second {
+		mid := lo.Add(hi.Sub(lo) / 2).Truncate(time.Second)
+		if !mid.After(lo) {
+			mid = lo.Add(time.Second)
+		}
+		if stateAt(mid) == want {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
 }
 
 // observance is the STANDARD or DAYLIGHT component for the period t is in, which
@@ -341,10 +486,12 @@ func addCalAddress(e *ics.VEvent, prop ics.ComponentProperty, a mail.Address, pa
 	e.Properties = append(e.Properties, p)
 }
 
-// paramEscaper applies RFC 6868 inside a quoted parameter value. A backslash is
-// legal there, but parsers that wrongly unescape parameters (golang-ical's own among
-// them) would eat it and the quote after it, so a display name loses its backslashes.
-var paramEscaper = strings.NewReplacer("^", "^^", `"`, "^'", `\`, "")
+// paramEscaper applies RFC 6868 inside a quoted parameter value: ^ as ^^ and a
+// double quote as ^'. Nothing else is escaped: RFC 5545 §3.1 has no backslash
+// escapes in parameter values (a QSAFE-CHAR is anything but a control character or
+// DQUOTE), so a backslash is written as it is, and since no DQUOTE is left inside
+// the value, even a trailing one cannot run into the closing quote.
+var paramEscaper = strings.NewReplacer("^", "^^", `"`, "^'")
 
 // checkAddress accepts a plain addr-spec that can go into a mailto: value without
 // escaping (golang-ical would treat the value under a custom property name as TEXT).

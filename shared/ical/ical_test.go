@@ -290,6 +290,7 @@ func TestCalAddressQuoting(t *testing.T) {
 		{"colon and semicolon", "Go: Portland; PDX", `CN="Go: Portland; PDX"`},
 		{"double quote uses RFC 6868", `Ann "Annie" ^_^`, `CN="Ann ^'Annie^' ^^_^^"`},
 		{"line break cannot start a new property", "Eve\r\nATTENDEE:mailto:x@evil.example", `CN="Eve ATTENDEE:mailto:x@evil.example"`},
+		{"backslashes are kept verbatim", `Back\slash C:\new\`, `CN="Back\slash C:\new\"`},
 		{"no name, no CN", "", ""},
 	}
 	for _, tt := range tests {
@@ -388,7 +389,7 @@ func resolve(t testing.TB, lines []string, line string) time.Time {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The observance in effect is the latest one whose onset is not after the instant.
+	// The observance in effect is the one whose period holds the instant.
 	var got time.Time
 	for i, o := range obs {
 		candidate := local.Add(-time.Duration(o.to) * time.Second)
@@ -396,6 +397,7 @@ func resolve(t testing.TB, lines []string, line string) time.Time {
 			continue
 		}
 		got = candidate
+		break // RFC 5545 §3.3.5: a local time that occurs twice means the first
 	}
 	if got.IsZero() {
 		t.Fatalf("%q is outside the VTIMEZONE's observances %+v", line, obs)
@@ -416,12 +418,27 @@ func TestTimeZones(t *testing.T) {
 		{
 			name: "day after DST ends in Los Angeles", zone: "America/Los_Angeles", start: "2026-11-02T18:30", minutes: 120,
 			wantStart: "DTSTART;TZID=America/Los_Angeles:20261102T183000",
-			wantUTC:   time.Date(2026, 11, 3, 2, 30, 0, 0, time.UTC), wantStandards: 1,
+			wantUTC:   time.Date(2026, 11, 3, 2, 30, 0, 0, time.UTC), wantDaylight: true, wantStandards: 2,
+		},
+		{
+			name: "the Sunday DST starts in Los Angeles", zone: "America/Los_Angeles", start: "2027-03-14T18:00", minutes: 120,
+			wantStart: "DTSTART;TZID=America/Los_Angeles:20270314T180000",
+			wantUTC:   time.Date(2027, 3, 15, 1, 0, 0, 0, time.UTC), wantDaylight: true, wantStandards: 2,
+		},
+		{
+			name: "the Sunday DST starts in Berlin", zone: "Europe/Berlin", start: "2027-03-28T19:00", minutes: 120,
+			wantStart: "DTSTART;TZID=Europe/Berlin:20270328T190000",
+			wantUTC:   time.Date(2027, 3, 28, 17, 0, 0, 0, time.UTC), wantDaylight: true, wantStandards: 2,
+		},
+		{
+			name: "the Sunday DST starts in Sydney", zone: "Australia/Sydney", start: "2027-10-03T18:00", minutes: 120,
+			wantStart: "DTSTART;TZID=Australia/Sydney:20271003T180000",
+			wantUTC:   time.Date(2027, 10, 3, 7, 0, 0, 0, time.UTC), wantDaylight: true, wantStandards: 1,
 		},
 		{
 			name: "day after DST starts in Berlin", zone: "Europe/Berlin", start: "2026-03-30T19:00", minutes: 90,
 			wantStart: "DTSTART;TZID=Europe/Berlin:20260330T190000",
-			wantUTC:   time.Date(2026, 3, 30, 17, 0, 0, 0, time.UTC), wantDaylight: true,
+			wantUTC:   time.Date(2026, 3, 30, 17, 0, 0, 0, time.UTC), wantDaylight: true, wantStandards: 2,
 		},
 		{
 			name: "meeting across the change itself", zone: "America/Los_Angeles", start: "2026-11-01T00:30", minutes: 240,
@@ -431,7 +448,7 @@ func TestTimeZones(t *testing.T) {
 		{
 			name: "half-hour DST in Lord Howe", zone: "Australia/Lord_Howe", start: "2026-12-10T18:30", minutes: 120,
 			wantStart: "DTSTART;TZID=Australia/Lord_Howe:20261210T183000",
-			wantUTC:   time.Date(2026, 12, 10, 7, 30, 0, 0, time.UTC), wantDaylight: true,
+			wantUTC:   time.Date(2026, 12, 10, 7, 30, 0, 0, time.UTC), wantDaylight: true, wantStandards: 1,
 		},
 		{
 			name: "no DST in Tokyo", zone: "Asia/Tokyo", start: "2026-12-10T18:30", minutes: 120,
@@ -511,6 +528,10 @@ func TestFeed(t *testing.T) {
 		if one(t, lines, strings.SplitN(w, ":", 2)[0]) != w {
 			t.Errorf("missing %q", w)
 		}
+	}
+	// RFC 7986 §5.7: VALUE=DURATION, once.
+	if got := one(t, lines, "REFRESH-INTERVAL"); got != "REFRESH-INTERVAL;VALUE=DURATION:PT12H" {
+		t.Errorf("got %q, want REFRESH-INTERVAL;VALUE=DURATION:PT12H", got)
 	}
 	if n := len(props(lines, "ATTENDEE")); n != 0 {
 		t.Errorf("feed has %d attendees", n)

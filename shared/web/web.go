@@ -501,7 +501,8 @@ func (s *Site) feed(w http.ResponseWriter, r *http.Request) {
 	var ms []group.Meeting
 	for _, row := range rows {
 		m, problems := group.ParseMeeting(row, s.TimeZone)
-		if len(problems) == 0 && m.End.After(now.Add(-FeedWindow)) {
+		_, far := group.FarStart(m, now)
+		if len(problems) == 0 && !far && m.End.After(now.Add(-FeedWindow)) {
 			ms = append(ms, m)
 		}
 	}
