@@ -26,6 +26,7 @@ import (
 	"github.com/afterparty/afterparty/infra/faultproxy"
 	"github.com/afterparty/afterparty/infra/lambdatest"
 	"github.com/afterparty/afterparty/infra/localstack"
+	"github.com/afterparty/afterparty/infra/strict"
 	"github.com/afterparty/afterparty/shared/config"
 	"github.com/afterparty/afterparty/shared/cycle"
 	"github.com/afterparty/afterparty/shared/group"
@@ -98,7 +99,15 @@ func benchCampaign(b *testing.B, members int, maxRate float64) {
 		b.Fatal(err)
 	}
 	defer ses.Close()
-	a := apptest.NewVia(b, map[string]string{"AFTERPARTY_LINK_SECRET": "bench-secret-bench-secret-bench"}, config.Endpoints{DynamoDB: ddb.URL, SESv2: ses.URL})
+	// The sink answers SendEmail itself, so a strict SES layer stands in front of
+	// it: what AWS would refuse is refused here too, as everywhere in the tests.
+	layer, err := strict.NewSES(ses.URL, strict.SESOptions{Identities: localstack.LocalIdentities, ConfigurationSets: localstack.LocalConfigurationSets})
+	if err != nil {
+		b.Fatal(err)
+	}
+	strictSES := httptest.NewServer(layer)
+	defer strictSES.Close()
+	a := apptest.NewVia(b, map[string]string{"AFTERPARTY_LINK_SECRET": "bench-secret-bench-secret-bench"}, config.Endpoints{DynamoDB: ddb.URL, SESv2: strictSES.URL})
 	a.Runner.Workers = 16
 	a.AddManyMembers(b, members)
 	m := a.PutMeeting(b, map[string]string{"meeting_id": "bench", "title": "Benchmark night", "starts_at": "2031-03-13T18:30", "venue": "Hall", "pub_name": "The Crown"})
