@@ -186,6 +186,10 @@ func (d *Dynamo) check(r *http.Request, op string, q *request, size int) string 
 	if noExpr && q.ExpressionAttributeNames != nil {
 		return "ExpressionAttributeNames can only be specified when using expressions"
 	}
+	// Rules D9 and D10: attribute names.
+	if msg := checkNames(q.Item); msg != "" {
+		return msg
+	}
 	// Rule D6: nesting depth, in every value the request carries.
 	for _, m := range []map[string]av{q.Item, q.ExpressionAttributeValues} {
 		for _, v := range m {
@@ -220,6 +224,7 @@ const (
 	maxBatchWrite    = 16 << 20
 	maxHashKey       = 2048
 	maxRangeKey      = 1024
+	maxAttributeName = 64 << 10
 )
 
 func checkBatchWrite(raw json.RawMessage) string {
@@ -233,6 +238,9 @@ func checkBatchWrite(raw json.RawMessage) string {
 			if w.PutRequest == nil {
 				continue
 			}
+			if msg := checkNames(w.PutRequest.Item); msg != "" {
+				return msg
+			}
 			for name, v := range w.PutRequest.Item {
 				total += len(name) + valueSize(v)
 				if depth(v) > maxDepth {
@@ -243,6 +251,19 @@ func checkBatchWrite(raw json.RawMessage) string {
 	}
 	if total > maxBatchWrite {
 		return fmt.Sprintf("Too many items requested for the BatchWriteItem call: the items' total size %d bytes exceeds 16 MB", total)
+	}
+	return ""
+}
+
+// checkNames applies the attribute-name rules to an item's top-level names.
+func checkNames(item map[string]av) string {
+	for name := range item {
+		if name == "" {
+			return "One or more parameter values were invalid: An attribute name cannot be empty"
+		}
+		if len(name) > maxAttributeName {
+			return fmt.Sprintf("One or more parameter values were invalid: An attribute name is %d bytes long, more than the 64 KB allowed", len(name))
+		}
 	}
 	return ""
 }

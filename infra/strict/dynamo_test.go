@@ -112,6 +112,15 @@ func TestDynamoRules(t *testing.T) {
 			_, err := db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{state: reqs}})
 			return err
 		}, "BatchWriteItem"},
+		{"D9 empty attribute name", func() error {
+			_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &state, Item: map[string]types.AttributeValue{"pk": s("a"), "sk": s("b"), "": s("x")}})
+			return err
+		}, "An attribute name cannot be empty"},
+		{"D10 attribute name over 64 KB", func() error {
+			_, err := db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{state: {{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
+				"pk": s("a"), "sk": s("b"), long(64<<10 + 1): s("x")}}}}}})
+			return err
+		}, "more than the 64 KB allowed"},
 		// Enforced by dynalite itself; checked here all the same.
 		{"E1 empty sort key in Item", func() error {
 			_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &state, Item: key("a", "")})
