@@ -73,6 +73,7 @@ func FromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, ep co
 			o.BaseEndpoint = &ep.DynamoDB
 		}
 	}), cfg.ScheduleTable, cfg.StateTable)
+	store.Log = log
 	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) {
 		if ep.SESv2 != "" {
 			o.BaseEndpoint = &ep.SESv2
