@@ -56,6 +56,8 @@ type Job struct {
 	Kind      string
 	Resume    string // cursor to start from ("" for the beginning)
 	Page      func(ctx context.Context, after string) (Batch, error)
+	// Render is called once per send, after the claim and right before the SES
+	// call: a time it stamps (the Date header) is the time of sending.
 	Render    func(ctx context.Context, m group.Member) ([]byte, error)
 	From      string
 	ConfigSet string // SES configuration set, if any

@@ -213,6 +213,7 @@ func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind g
 		Page:      r.recipients(kind, m),
 		Render: func(ctx context.Context, member group.Member) ([]byte, error) {
 			msg := r.Message(kind, m, member, *from, icebreaker, at)
+			msg.Now = r.Clock() // the engine renders right before the send: Date is when it goes out
 			if kind == group.Invitation {
 				if err := r.noteSequence(ctx, m, member, sequence); err != nil {
 					return nil, err
@@ -254,7 +255,8 @@ func (r *Runner) icebreaker(ctx context.Context, m group.Meeting) (q string, fre
 	return q, err == nil, err
 }
 
-// Message is everything a member's email of this kind says.
+// Message is everything a member's email of this kind says, as of at (its Date and
+// DTSTAMP; a campaign sets them to the moment it sends).
 func (r *Runner) Message(kind group.Kind, m group.Meeting, member group.Member, from mail.Address, icebreaker string, at time.Time) emails.Message {
 	return emails.Message{
 		Kind:       kind,
