@@ -408,6 +408,10 @@ func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog
 		e.release(job, m, log)
 		log.Error("SES refuses to send for this account; the campaign stops and a later run resumes it", "error", err)
 		return pending, err
+	case ctx.Err() != nil:
+		e.release(job, m, log)
+		log.Info("send interrupted: the run is stopping; left for the next run", "error", err)
+		return pending, nil
 	default:
 		e.release(job, m, log)
 		log.Warn("send failed after retries; left for the next run", "error", err)
