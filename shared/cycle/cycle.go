@@ -39,6 +39,21 @@ type Runner struct {
 	// interrupted answer and emails whoever it promotes (shared/web's Site.Repair).
 	// The invitations run calls it for every upcoming meeting with a capacity.
 	Repair func(context.Context, group.Meeting) error
+	// ReloadKeys, if set, reads the link-signing keys again (at most once a minute)
+	// into the signer Links holds. Every run calls it first: a warm function must
+	// not go on signing with a key a rotation has retired.
+	ReloadKeys func(context.Context) error
+}
+
+// reloadKeys runs ReloadKeys; a failure is logged and the run signs with the keys
+// it has (still accepted unless the secret was rotated twice since they were read).
+func (r *Runner) reloadKeys(ctx context.Context) {
+	if r.ReloadKeys == nil {
+		return
+	}
+	if err := r.ReloadKeys(ctx); err != nil {
+		r.Log.Error("reload link-signing keys; signing with the keys read before", "error", err)
+	}
 }
 
 // MeetingReport says what a run did for one meeting.
@@ -97,6 +112,7 @@ func (r *Runner) Meetings(ctx context.Context) ([]group.Meeting, map[string]grou
 // Run sends kind for every meeting due at `at`.
 func (r *Runner) Run(ctx context.Context, kind group.Kind, at time.Time) (Report, error) {
 	rep := Report{Kind: kind, At: at}
+	r.reloadKeys(ctx)
 	meetings, bad, err := r.Meetings(ctx)
 	if err != nil {
 		return rep, err

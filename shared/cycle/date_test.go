@@ -3,6 +3,7 @@ package cycle_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/mail"
 	"sync"
 	"testing"
@@ -77,5 +78,22 @@ func TestDateIsWhenSent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEveryRunReloadsTheKeys: each run of a member kind and of the digest first
+// reads the link-signing keys again, so a warm function never signs with a key a
+// rotation retired; a failed read does not stop the run.
+func TestEveryRunReloadsTheKeys(t *testing.T) {
+	a, _ := organizerApp(t)
+	a.AddMembers(t, "ada")
+	m := a.PutMeeting(t, meetingFields("keys"))
+	var reloads int
+	a.Runner.ReloadKeys = func(context.Context) error { reloads++; return errors.New("injected: secret unreadable") }
+	if n := run(t, a, group.Invitation, m.Start.AddDate(0, 0, -14)); n != 1 || reloads != 1 {
+		t.Fatalf("invitations: %d sent, %d reloads; want 1 and 1", n, reloads)
+	}
+	if _, err := a.Runner.RunDigest(ctx, m.Start.Add(-20*time.Hour)); err != nil || reloads != 2 {
+		t.Fatalf("digest: %v, %d reloads; want 2", err, reloads)
 	}
 }

@@ -157,6 +157,7 @@ func (r *Runner) DigestHandler() func(context.Context, events.EventBridgeEvent) 
 // (group.Digests: 1 day and 3 hours before the start).
 func (r *Runner) RunDigest(ctx context.Context, at time.Time) (Report, error) {
 	rep := Report{Kind: DigestKind, At: at}
+	r.reloadKeys(ctx)
 	meetings, bad, err := r.Meetings(ctx)
 	if err != nil {
 		return rep, err
