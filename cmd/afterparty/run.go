@@ -16,11 +16,12 @@ import (
 	"github.com/afterparty/afterparty/shared/cycle"
 	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
+	"github.com/afterparty/afterparty/shared/setup"
 )
 
 func runCmd() *cobra.Command {
 	var at string
-	var verbose bool
+	var verbose, retryFailed, dryRun bool
 	cmd := &cobra.Command{
 		Use:       "run invitations|reminders|teasers|pub|digest",
 		Short:     "Run one scheduled function once, as if at --at, through the same code the Lambda runs",
@@ -30,6 +31,9 @@ func runCmd() *cobra.Command {
 			kind, ok := group.ParseKind(args[0])
 			if !ok && args[0] != "digest" {
 				return fmt.Errorf("unknown function %q: use invitations, reminders, teasers, pub or digest", args[0])
+			}
+			if dryRun && !retryFailed {
+				return errors.New("--dry-run only goes with --retry-failed: it shows who would be retried")
 			}
 			when := time.Now()
 			if at != "" {
@@ -46,6 +50,15 @@ func runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if retryFailed {
+				if !ok {
+					return errors.New("--retry-failed is for members' emails: invitations, reminders, teasers or pub")
+				}
+				n, err := retryFailedSends(cmd, a, kind, dryRun)
+				if err != nil || dryRun || n == 0 {
+					return err
+				}
+			}
 			var rep cycle.Report
 			var runErr error
 			if args[0] == "digest" {
@@ -59,8 +72,80 @@ func runCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&at, "at", "", "the moment to run as (RFC 3339); default now")
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "log every email sent (JSON, member ids only) to stderr")
+	cmd.Flags().BoolVar(&retryFailed, "retry-failed", false, "first list the members whose email of this kind SES rejected (and why), make them due again, then run")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "with --retry-failed: only list who would be retried; change and send nothing")
 	return cmd
 }
+
+// retryFailedSends lists, for every meeting in the schedule, the members whose
+// email of kind SES rejected, with the recorded reason, and (unless dryRun) makes
+// their ledger entries claimable again so the run that follows sends to them. It
+// returns how many would be (or were) retried.
+func retryFailedSends(cmd *cobra.Command, a *setup.App, kind group.Kind, dryRun bool) (int, error) {
+	ctx, out := cmd.Context(), cmd.OutOrStdout()
+	meetings, _, err := a.Runner.Meetings(ctx)
+	if err != nil {
+		return 0, err
+	}
+	type failedSend struct {
+		meeting string
+		rec     dynamo.SendRecord
+	}
+	var failed []failedSend
+	for _, m := range meetings {
+		recs, err := a.Store.FailedSends(ctx, dynamo.CampaignID(m.ID, string(kind)))
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range recs {
+			failed = append(failed, failedSend{m.ID, r})
+		}
+	}
+	if len(failed) == 0 {
+		fmt.Fprintf(out, "no failed %s to retry\n", kind)
+		return 0, nil
+	}
+	ids := make([]string, len(failed))
+	for i, f := range failed {
+		ids[i] = f.rec.Member()
+	}
+	members, err := a.Store.Members(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	loc, err := time.LoadLocation(a.Config.TimeZone)
+	if err != nil {
+		return 0, fmt.Errorf("AFTERPARTY_TIME_ZONE: %w", err)
+	}
+	verb := "retrying"
+	if dryRun {
+		verb = "would retry (dry run: nothing changed)"
+	}
+	fmt.Fprintf(out, "%s %d failed %s:\n", verb, len(failed), kind)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "MEETING\tMEMBER\tNAME\tEMAIL\tFAILED AT\tWHY")
+	for _, f := range failed {
+		m := members[f.rec.Member()]
+		failedAt := ""
+		if !f.rec.SentAt.IsZero() {
+			failedAt = f.rec.SentAt.In(loc).Format("2006-01-02 15:04 MST")
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.meeting, f.rec.Member(), oneLine(m.Name), m.Email, failedAt, oneLine(f.rec.Error))
+	}
+	w.Flush()
+	if dryRun {
+		return len(failed), nil
+	}
+	for _, f := range failed {
+		if _, err := a.Store.RetryFailed(ctx, dynamo.CampaignID(f.meeting, string(kind)), f.rec.Member()); err != nil {
+			return 0, err
+		}
+	}
+	return len(failed), nil
+}
+
+// oneLine keeps a recorded text on one table row.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func printReport(cmd *cobra.Command, rep cycle.Report) {
 	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)

@@ -56,6 +56,8 @@ type Job struct {
 	Kind      string
 	Resume    string // cursor to start from ("" for the beginning)
 	Page      func(ctx context.Context, after string) (Batch, error)
+	// Render is called once per send, after the claim and right before the SES
+	// call: a time it stamps (the Date header) is the time of sending.
 	Render    func(ctx context.Context, m group.Member) ([]byte, error)
 	From      string
 	ConfigSet string // SES configuration set, if any
@@ -410,6 +412,10 @@ func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog
 		e.release(job, m, log)
 		log.Error("SES refuses to send for this account; the campaign stops and a later run resumes it", "error", err)
 		return pending, err
+	case ctx.Err() != nil:
+		e.release(job, m, log)
+		log.Info("send interrupted: the run is stopping; left for the next run", "error", err)
+		return pending, nil
 	default:
 		e.release(job, m, log)
 		log.Warn("send failed after retries; left for the next run", "error", err)

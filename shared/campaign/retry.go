@@ -49,6 +49,12 @@ func (e *Engine) send(ctx context.Context, in *sesv2.SendEmailInput) (string, er
 		if err == nil {
 			return aws.ToString(out.MessageId), nil
 		}
+		if ctx.Err() != nil {
+			// The run is stopping (another worker saw the account paused, or the
+			// deadline): whatever this answer was, reading it may have been cut
+			// short, so it says nothing about the member. The caller releases.
+			return "", fmt.Errorf("send interrupted (%w): %w", context.Cause(ctx), err)
+		}
 		switch classify(err) {
 		case permanent:
 			return "", errors.Join(errRejected, err)
@@ -88,8 +94,13 @@ const notVerified = "Email address is not verified."
 // classify sorts an SES error: throttling, 5xx and network trouble are transient;
 // a rejected message or address is permanent; a paused or suspended account, or a
 // MAIL FROM domain SES cannot use, stops; an unverified identity is the sender's
-// (stop) or, in the sandbox, a recipient's (see recipientsOnly).
+// (stop) or, in the sandbox, a recipient's (see recipientsOnly). A cancelled or
+// timed-out call anywhere in the chain (an answer whose reading was cut short comes
+// back as a 400 wrapping it) is transient: never the member's fault.
 func classify(err error) errorClass {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return transient
+	}
 	var (
 		rejected  *types.MessageRejected
 		badReq    *types.BadRequestException

@@ -39,6 +39,21 @@ type Runner struct {
 	// interrupted answer and emails whoever it promotes (shared/web's Site.Repair).
 	// The invitations run calls it for every upcoming meeting with a capacity.
 	Repair func(context.Context, group.Meeting) error
+	// ReloadKeys, if set, reads the link-signing keys again (at most once a minute)
+	// into the signer Links holds. Every run calls it first: a warm function must
+	// not go on signing with a key a rotation has retired.
+	ReloadKeys func(context.Context) error
+}
+
+// reloadKeys runs ReloadKeys; a failure is logged and the run signs with the keys
+// it has (still accepted unless the secret was rotated twice since they were read).
+func (r *Runner) reloadKeys(ctx context.Context) {
+	if r.ReloadKeys == nil {
+		return
+	}
+	if err := r.ReloadKeys(ctx); err != nil {
+		r.Log.Error("reload link-signing keys; signing with the keys read before", "error", err)
+	}
 }
 
 // MeetingReport says what a run did for one meeting.
@@ -103,6 +118,7 @@ func (r *Runner) Meetings(ctx context.Context) ([]group.Meeting, map[string]grou
 // Run sends kind for every meeting due at `at`.
 func (r *Runner) Run(ctx context.Context, kind group.Kind, at time.Time) (Report, error) {
 	rep := Report{Kind: kind, At: at}
+	r.reloadKeys(ctx)
 	meetings, bad, err := r.Meetings(ctx)
 	if err != nil {
 		return rep, err
@@ -219,6 +235,7 @@ func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind g
 		Page:      r.recipients(kind, m),
 		Render: func(ctx context.Context, member group.Member) ([]byte, error) {
 			msg := r.Message(kind, m, member, *from, icebreaker, at)
+			msg.Now = r.Clock() // the engine renders right before the send: Date is when it goes out
 			if kind == group.Invitation {
 				if err := r.noteSequence(ctx, m, member, sequence); err != nil {
 					return nil, err
@@ -260,7 +277,8 @@ func (r *Runner) icebreaker(ctx context.Context, m group.Meeting) (q string, fre
 	return q, err == nil, err
 }
 
-// Message is everything a member's email of this kind says.
+// Message is everything a member's email of this kind says, as of at (its Date and
+// DTSTAMP; a campaign sets them to the moment it sends).
 func (r *Runner) Message(kind group.Kind, m group.Meeting, member group.Member, from mail.Address, icebreaker string, at time.Time) emails.Message {
 	return emails.Message{
 		Kind:       kind,

@@ -73,6 +73,7 @@ func (r *Runner) organizerJob(meetingID, kind string, render func(group.Member) 
 		},
 		Render: func(_ context.Context, to group.Member) ([]byte, error) {
 			msg := render(to)
+			msg.Now = r.Clock() // Date: when it goes out, not when the run started
 			msg.Group = emails.Group{Name: r.Config.GroupName, From: *from, Organizers: r.Config.Organizers}
 			msg.To = mail.Address{Name: to.Name, Address: to.Email}
 			out, err := rend.Render(msg)
@@ -122,7 +123,7 @@ func (r *Runner) TellOrganizers(ctx context.Context, bad map[string]group.Proble
 			continue
 		}
 		job, err := r.organizerJob(meetingID, kind, func(group.Member) emails.OrganizerMessage {
-			return emails.OrganizerMessage{Kind: emails.OrganizerProblems, Now: at, Bad: &emails.BadRow{MeetingID: meetingID, Problems: problems}}
+			return emails.OrganizerMessage{Kind: emails.OrganizerProblems, Bad: &emails.BadRow{MeetingID: meetingID, Problems: problems}}
 		})
 		if err == nil {
 			var res campaign.Result
@@ -156,6 +157,7 @@ func (r *Runner) DigestHandler() func(context.Context, events.EventBridgeEvent) 
 // (group.Digests: 1 day and 3 hours before the start).
 func (r *Runner) RunDigest(ctx context.Context, at time.Time) (Report, error) {
 	rep := Report{Kind: DigestKind, At: at}
+	r.reloadKeys(ctx)
 	meetings, bad, err := r.Meetings(ctx)
 	if err != nil {
 		return rep, err
@@ -211,7 +213,7 @@ func (r *Runner) sendDigest(ctx context.Context, engine *campaign.Engine, i int,
 	}
 	hc.Before = group.Digests[i].Label
 	job, err := r.organizerJob(m.ID, kind, func(group.Member) emails.OrganizerMessage {
-		return emails.OrganizerMessage{Kind: emails.OrganizerDigest, Now: at, Count: &hc}
+		return emails.OrganizerMessage{Kind: emails.OrganizerDigest, Count: &hc}
 	})
 	if err != nil {
 		return campaign.Result{}, err

@@ -146,6 +146,7 @@ func (r *Runner) runUpdate(ctx context.Context, engine *campaign.Engine, m group
 		Page:      r.invitees(m, a.Sequence),
 		Render: func(_ context.Context, member group.Member) ([]byte, error) {
 			msg := r.Message(group.Invitation, m, member, *from, "", at)
+			msg.Now = r.Clock() // Date and DTSTAMP: when it goes out, not when the run started
 			msg.Sequence, msg.Changes = a.Sequence, changes
 			out, err := r.Renderer.Render(msg)
 			return out.Raw, err

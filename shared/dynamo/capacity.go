@@ -209,7 +209,14 @@ func (s *Store) updateCount(ctx context.Context, meetingID, memberID, update, co
 	var out struct {
 		Seq int64 `dynamodbav:"seq"`
 	}
-	_ = attributevalue.UnmarshalMap(res.Attributes, &out)
+	if err := attributevalue.UnmarshalMap(res.Attributes, &out); err != nil {
+		return false, 0, fmt.Errorf("read seq of places of %s after updating %s: %w", meetingID, memberID, err)
+	}
+	if out.Seq <= 0 {
+		// ADD seq :one always leaves it at 1 or more: a missing seq would order this
+		// member's mirror before every other write.
+		return false, 0, fmt.Errorf("places of %s after updating %s: no seq in the answer", meetingID, memberID)
+	}
 	return true, out.Seq, nil
 }
 

@@ -132,6 +132,46 @@ func (s *Store) ReleaseClaim(ctx context.Context, campaign, memberID string) err
 	return nil
 }
 
+// FailedSends reads every entry of a campaign's ledger that SES rejected.
+func (s *Store) FailedSends(ctx context.Context, campaign string) ([]SendRecord, error) {
+	var failed []SendRecord
+	for after := ""; ; {
+		page, next, err := s.LedgerPage(ctx, campaign, after, 1000)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			if r.State == SendFailed {
+				failed = append(failed, r)
+			}
+		}
+		if next == "" {
+			return failed, nil
+		}
+		after = next
+	}
+}
+
+// RetryFailed makes a failed send claimable again (an organizer asked for it): the
+// entry is removed only while it is still failed, so the next run of the campaign
+// sends to the member as to anyone not sent yet. It reports whether it did.
+func (s *Store) RetryFailed(ctx context.Context, campaign, memberID string) (bool, error) {
+	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 &s.StateTable,
+		Key:                       key(ledgerPK(campaign), memberID),
+		ConditionExpression:       aws.String("#st = :failed"),
+		ExpressionAttributeNames:  map[string]string{"#st": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":failed": &types.AttributeValueMemberS{Value: SendFailed}},
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("retry failed send %s/%s: %w", campaign, memberID, err)
+	}
+	return true, nil
+}
+
 // LedgerPage reads up to limit ledger entries of a campaign after the cursor.
 func (s *Store) LedgerPage(ctx context.Context, campaign, after string, limit int) ([]SendRecord, string, error) {
 	items, next, err := s.queryPage(ctx, ledgerPK(campaign), "", after, limit)

@@ -75,12 +75,16 @@ func (s *Store) SetRSVP(ctx context.Context, meetingID, memberID string, a group
 }
 
 // logClick keeps every recorded click for the record. It is best effort: the answer
-// itself is already stored, and a lost log line must not fail the member's click.
+// itself is already stored, and a lost record must not fail the member's click, so a
+// failed write is logged (member id, never the address) rather than returned.
 func (s *Store) logClick(ctx context.Context, meetingID, memberID, action string, now time.Time) {
 	item := key(meetingPK(meetingID), clickPrefix+now.UTC().Format(time.RFC3339Nano)+"#"+memberID)
 	item["action"] = &types.AttributeValueMemberS{Value: action}
 	item["member_id"] = &types.AttributeValueMemberS{Value: memberID}
-	_, _ = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.StateTable, Item: item})
+	if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.StateTable, Item: item}); err != nil {
+		s.log().Warn("click not kept for the record; the answer itself is recorded",
+			"meeting", meetingID, "member", memberID, "action", action, "error", err)
+	}
 }
 
 // RSVP reads a member's answer; ErrNotFound when they have not answered.

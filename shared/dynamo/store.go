@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,6 +49,16 @@ type Store struct {
 	DB            API
 	ScheduleTable string
 	StateTable    string
+	// Log takes what the store does not fail a call for (a lost click record);
+	// slog.Default() when nil.
+	Log *slog.Logger
+}
+
+func (s *Store) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
 }
 
 // New makes a store over the two tables.

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,11 +43,29 @@ type Claims struct {
 }
 
 // Signer signs with its current key and verifies with any key it holds, so a key
-// can be rotated with an overlap.
+// can be rotated with an overlap. Its keys can be replaced while it is in use
+// (Replace): everything that holds the signer sees the keys read last.
 type Signer struct {
+	keys atomic.Pointer[keyset]
+	mu   sync.Mutex // serializes changes; readers never wait
+}
+
+// keyset is one immutable set of keys; a change makes a new one.
+type keyset struct {
 	keys    map[string][]byte
 	retired map[string]time.Time // an accepted older key stops verifying at this time
 	current string
+}
+
+func (k *keyset) clone() *keyset {
+	c := &keyset{keys: make(map[string][]byte, len(k.keys)), retired: make(map[string]time.Time, len(k.retired)), current: k.current}
+	for id, key := range k.keys {
+		c.keys[id] = key
+	}
+	for id, t := range k.retired {
+		c.retired[id] = t
+	}
+	return c
 }
 
 // NewSigner makes a signer whose current key is secret, under key id kid.
@@ -56,29 +76,54 @@ func NewSigner(kid string, secret []byte) (*Signer, error) {
 	if kid == "" || strings.ContainsAny(kid, ".~") {
 		return nil, fmt.Errorf("link-signing key id %q must be non-empty without '.' or '~'", kid)
 	}
-	return &Signer{keys: map[string][]byte{kid: secret}, current: kid}, nil
+	s := &Signer{}
+	s.keys.Store(&keyset{keys: map[string][]byte{kid: secret}, retired: map[string]time.Time{}, current: kid})
+	return s, nil
+}
+
+func (s *Signer) change(f func(*keyset)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.keys.Load().clone()
+	f(k)
+	s.keys.Store(k)
 }
 
 // Accept adds an older key that is still accepted but no longer used to sign.
-func (s *Signer) Accept(kid string, secret []byte) { s.keys[kid] = secret }
+func (s *Signer) Accept(kid string, secret []byte) {
+	s.change(func(k *keyset) { k.keys[kid] = secret })
+}
 
 // AcceptUntil adds an older key that is accepted until retire (exclusive): after
 // a rotation, until the longest-lived link it signed has expired.
 func (s *Signer) AcceptUntil(kid string, secret []byte, retire time.Time) {
-	s.Accept(kid, secret)
-	if s.retired == nil {
-		s.retired = map[string]time.Time{}
-	}
-	s.retired[kid] = retire
+	s.change(func(k *keyset) { k.keys[kid] = secret; k.retired[kid] = retire })
 }
+
+// Replace makes s sign and verify with other's keys from now on (the secret was
+// read again after a rotation). Links signed before keep verifying as long as
+// other holds their key.
+func (s *Signer) Replace(other *Signer) {
+	if other == s {
+		return
+	}
+	k := other.keys.Load()
+	s.mu.Lock()
+	s.keys.Store(k) // keysets are never changed in place, so sharing one is safe
+	s.mu.Unlock()
+}
+
+// KeyID is the id of the key that signs now.
+func (s *Signer) KeyID() string { return s.keys.Load().current }
 
 // Sign returns the token for c (c.KeyID is ignored: the current key signs).
 func (s *Signer) Sign(c Claims) string {
-	payload := strings.Join([]string{s.current, c.Member, c.Meeting, c.Action, strconv.FormatInt(c.Expires.Unix(), 36)}, "~")
-	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + s.mac(s.keys[s.current], payload)
+	k := s.keys.Load()
+	payload := strings.Join([]string{k.current, c.Member, c.Meeting, c.Action, strconv.FormatInt(c.Expires.Unix(), 36)}, "~")
+	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + mac(k.keys[k.current], payload)
 }
 
-func (s *Signer) mac(key []byte, payload string) string {
+func mac(key []byte, payload string) string {
 	h := hmac.New(sha256.New, key)
 	h.Write([]byte(payload))
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
@@ -98,11 +143,12 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	if len(parts) != 5 {
 		return Claims{}, ErrMalformed
 	}
-	key, ok := s.keys[parts[0]]
-	if retire, set := s.retired[parts[0]]; !ok || (set && !now.Before(retire)) {
+	k := s.keys.Load()
+	key, ok := k.keys[parts[0]]
+	if retire, set := k.retired[parts[0]]; !ok || (set && !now.Before(retire)) {
 		return Claims{}, ErrUnknownKey
 	}
-	want := s.mac(key, string(raw))
+	want := mac(key, string(raw))
 	if !hmac.Equal([]byte(want), []byte(sig)) {
 		return Claims{}, ErrForged
 	}

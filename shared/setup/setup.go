@@ -57,11 +57,28 @@ func New(ctx context.Context, getenv config.Getenv, local bool, log *slog.Logger
 
 // FromConfig builds the app from a loaded configuration.
 func FromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, ep config.Endpoints, log *slog.Logger) (*App, error) {
+	var sm SecretsManager
+	if cfg.LinkSecretARN != "" {
+		sm = secretsmanager.NewFromConfig(awsCfg)
+	}
+	return fromConfig(ctx, cfg, awsCfg, ep, log, sm, time.Now)
+}
+
+// fromConfig is FromConfig with the Secrets Manager client (nil without a secret
+// ARN) and the clock given.
+func fromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, ep config.Endpoints, log *slog.Logger, sm SecretsManager, clock func() time.Time) (*App, error) {
 	if log == nil {
 		log = Logger()
 	}
-	signer, err := Signer(ctx, cfg, awsCfg)
-	if err != nil {
+	var keys *linkKeys
+	var signer *links.Signer
+	var err error
+	if cfg.LinkSecretARN != "" {
+		if keys, err = newLinkKeys(ctx, sm, cfg.LinkSecretARN, clock); err != nil {
+			return nil, err
+		}
+		signer = keys.signer
+	} else if signer, err = links.NewSigner("local", cfg.LinkSecret); err != nil {
 		return nil, err
 	}
 	renderer, err := emails.NewRenderer()
@@ -73,6 +90,7 @@ func FromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, ep co
 			o.BaseEndpoint = &ep.DynamoDB
 		}
 	}), cfg.ScheduleTable, cfg.StateTable)
+	store.Log = log
 	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) {
 		if ep.SESv2 != "" {
 			o.BaseEndpoint = &ep.SESv2
@@ -81,13 +99,22 @@ func FromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, ep co
 	b := links.Builder{BaseURL: cfg.BaseURL, Signer: signer}
 	a := &App{
 		Config: cfg, AWS: awsCfg, Store: store, SES: ses, Signer: signer, Log: log,
-		Runner: &cycle.Runner{Store: store, SES: sender(ses, cfg.ConfigurationSet), Renderer: renderer, Links: b, Config: cfg, Clock: time.Now, Log: log},
+		Runner: &cycle.Runner{Store: store, SES: sender(ses, cfg.ConfigurationSet), Renderer: renderer, Links: b, Config: cfg, Clock: clock, Log: log},
+	}
+	if keys != nil {
+		// A warm function signs with the keys of the secret as it is now: every run
+		// reads it again (at most once a minute), so links it sends after a rotation
+		// (or two) are signed with the key the web function accepts.
+		a.Runner.ReloadKeys = func(ctx context.Context) error {
+			_, err := keys.Reload(ctx)
+			return err
+		}
 	}
 	cal, err := newCalendar(a.Runner)
 	if err != nil {
 		return nil, err
 	}
-	if a.Site, err = newSite(cfg, awsCfg, store, ses, signer, cal, log); err != nil {
+	if a.Site, err = newSite(cfg, store, ses, signer, keys, cal, clock, log); err != nil {
 		return nil, err
 	}
 	a.Runner.Repair = func(ctx context.Context, m group.Meeting) error {
@@ -105,20 +132,7 @@ func Signer(ctx context.Context, cfg config.Config, awsCfg aws.Config) (*links.S
 	if cfg.LinkSecretARN == "" {
 		return links.NewSigner("local", cfg.LinkSecret)
 	}
-	sm := secretsmanager.NewFromConfig(awsCfg)
-	cur, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &cfg.LinkSecretARN})
-	if err != nil {
-		return nil, fmt.Errorf("read link-signing secret: %w", err)
-	}
-	s, err := links.NewSigner(keyID(cur.VersionId), []byte(aws.ToString(cur.SecretString)))
-	if err != nil {
-		return nil, err
-	}
-	prev, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &cfg.LinkSecretARN, VersionStage: aws.String("AWSPREVIOUS")})
-	if err == nil && keyID(prev.VersionId) != keyID(cur.VersionId) {
-		acceptPrevious(s, keyID(prev.VersionId), []byte(aws.ToString(prev.SecretString)), cur.CreatedDate)
-	}
-	return s, nil
+	return signerFrom(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.LinkSecretARN)
 }
 
 func keyID(version *string) string {

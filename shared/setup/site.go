@@ -1,12 +1,10 @@
 package setup
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	gomail "github.com/emersion/go-message/mail"
 
@@ -21,7 +19,7 @@ import (
 // newSite builds the member pages: the store, the signer, the calendar, and the SES
 // client and notice templates for the emails the pages send themselves (waitlist
 // promotion, join confirmation, welcome).
-func newSite(cfg config.Config, awsCfg aws.Config, store *dynamo.Store, ses *sesv2.Client, signer *links.Signer, cal web.Calendar, log *slog.Logger) (*web.Site, error) {
+func newSite(cfg config.Config, store *dynamo.Store, ses *sesv2.Client, signer *links.Signer, keys *linkKeys, cal web.Calendar, clock func() time.Time, log *slog.Logger) (*web.Site, error) {
 	notices, err := emails.NewNoticeRenderer()
 	if err != nil {
 		return nil, fmt.Errorf("load notice templates: %w", err)
@@ -32,13 +30,14 @@ func newSite(cfg config.Config, awsCfg aws.Config, store *dynamo.Store, ses *ses
 	}
 	site := &web.Site{
 		Store: store, Signer: signer, Calendar: cal, GroupName: cfg.GroupName, TimeZone: cfg.TimeZone,
-		Clock: time.Now, Log: log,
+		Clock: clock, Log: log,
 		SES: sender(ses, cfg.ConfigurationSet), Notices: notices, From: *from, Organizers: cfg.Organizers, BaseURL: cfg.BaseURL,
 	}
-	if cfg.LinkSecretARN != "" {
+	if keys != nil {
 		// A warm function that meets a link signed with a key it has not seen (the
-		// secret was rotated since it started) reads the secret again.
-		site.Keys = func(ctx context.Context) (*links.Signer, error) { return Signer(ctx, cfg, awsCfg) }
+		// secret was rotated since it started) reads the secret again. The signer
+		// is shared with the runner: both move on to the keys read last.
+		site.Keys = keys.Reload
 	}
 	return site, nil
 }
