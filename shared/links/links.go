@@ -40,6 +40,16 @@ type Claims struct {
 	Expires time.Time
 }
 
+// A token's payload is its fields joined by sep, each escaped so that none holds
+// sep: a meeting id may ('~' is allowed in one). Tokens signed before escaping hold
+// no '%' (member ids are hex, meeting ids cannot have one) and read the same.
+const sep = "~"
+
+var (
+	escapeField   = strings.NewReplacer("%", "%25", sep, "%7E")
+	unescapeField = strings.NewReplacer("%25", "%", "%7E", sep)
+)
+
 // Signer signs with its current key and verifies with any key it holds, so a key
 // can be rotated with an overlap.
 type Signer struct {
@@ -74,7 +84,11 @@ func (s *Signer) AcceptUntil(kid string, secret []byte, retire time.Time) {
 
 // Sign returns the token for c (c.KeyID is ignored: the current key signs).
 func (s *Signer) Sign(c Claims) string {
-	payload := strings.Join([]string{s.current, c.Member, c.Meeting, c.Action, strconv.FormatInt(c.Expires.Unix(), 36)}, "~")
+	fields := []string{s.current, c.Member, c.Meeting, c.Action, strconv.FormatInt(c.Expires.Unix(), 36)}
+	for i, f := range fields {
+		fields[i] = escapeField.Replace(f)
+	}
+	payload := strings.Join(fields, sep)
 	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + s.mac(s.keys[s.current], payload)
 }
 
@@ -94,9 +108,19 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	if err != nil {
 		return Claims{}, ErrMalformed
 	}
-	parts := strings.Split(string(raw), "~")
-	if len(parts) != 5 {
+	parts := strings.Split(string(raw), sep)
+	switch {
+	case len(parts) < 5:
 		return Claims{}, ErrMalformed
+	case len(parts) > 5:
+		// Signed before fields were escaped, for a meeting id with '~' in it: the
+		// key id, member id, action and expiry never hold one, so the meeting is
+		// everything between the member and the action.
+		parts = append(parts[:2], strings.Join(parts[2:len(parts)-2], sep), parts[len(parts)-2], parts[len(parts)-1])
+	default:
+		for i, p := range parts {
+			parts[i] = unescapeField.Replace(p)
+		}
 	}
 	key, ok := s.keys[parts[0]]
 	if retire, set := s.retired[parts[0]]; !ok || (set && !now.Before(retire)) {
