@@ -70,7 +70,7 @@ func (s *Store) Member(ctx context.Context, id string) (group.Member, error) {
 		if errors.Is(err, ErrNotFound) {
 			return group.Member{}, ErrNotFound
 		}
-		return group.Member{}, fmt.Errorf("read member %s: %w", id, err)
+		return group.Member{}, fmt.Errorf("read member %s: %w", clip(id), err)
 	}
 	return it.member(), nil
 }

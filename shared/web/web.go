@@ -348,13 +348,27 @@ func (s *Site) memberLink(w http.ResponseWriter, r *http.Request, action string)
 	return token, member, true
 }
 
+// meeting reads a meeting for a page. An id no meeting can have (the schedule's
+// meeting_id rule refuses it, or DynamoDB refuses it as a key) is the client's
+// mistake and gets 404 without an error log; so does a row with problems, which
+// no page shows. Only a failure to reach the table is 503.
 func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group.Meeting, bool) {
-	row, err := s.Store.ScheduleRow(r.Context(), id)
-	if errors.Is(err, dynamo.ErrNotFound) {
+	notFound := func() (group.Meeting, bool) {
 		s.fail(w, http.StatusNotFound, "Meeting not found", "We can't find this meeting any more: the organizers may have removed it.")
 		return group.Meeting{}, false
 	}
-	if err != nil {
+	if group.MeetingIDProblem(id) != "" {
+		s.Log.Info("no such meeting id", "meeting_bytes", len(id))
+		return notFound()
+	}
+	row, err := s.Store.ScheduleRow(r.Context(), id)
+	switch {
+	case errors.Is(err, dynamo.ErrNotFound):
+		return notFound()
+	case errors.Is(err, dynamo.ErrInvalid):
+		s.Log.Warn("meeting id refused by DynamoDB", "meeting", id, "error", err)
+		return notFound()
+	case err != nil:
 		s.Log.Error("read meeting", "meeting", id, "error", err)
 		s.unavailable(w)
 		return group.Meeting{}, false
@@ -362,7 +376,7 @@ func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group
 	m, problems := group.ParseMeeting(row, s.TimeZone)
 	if len(problems) > 0 {
 		s.Log.Warn("meeting row invalid", "meeting", id, "problems", len(problems))
-		s.fail(w, http.StatusServiceUnavailable, "This meeting is being updated", "The organizers are updating this meeting's details. Please try again later.")
+		s.fail(w, http.StatusNotFound, "This meeting is being updated", "The organizers are updating this meeting's details. Please try again later.")
 		return group.Meeting{}, false
 	}
 	return m, true
@@ -370,7 +384,7 @@ func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group
 
 func (s *Site) member(w http.ResponseWriter, r *http.Request, id string) (group.Member, bool) {
 	m, err := s.Store.Member(r.Context(), id)
-	if errors.Is(err, dynamo.ErrNotFound) {
+	if errors.Is(err, dynamo.ErrNotFound) || errors.Is(err, dynamo.ErrInvalid) {
 		s.fail(w, http.StatusNotFound, "We don't know you (any more)", "This link belongs to someone who is no longer on the group's list.")
 		return m, false
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -677,5 +678,65 @@ func TestLambdaLinksUseFunctionURL(t *testing.T) {
 	}
 	if !strings.Contains(inbox[0].Body.Text, "https://"+domain+"/join/confirm?t=") || strings.Contains(inbox[0].Body.Text, "evil.example") {
 		t.Fatalf("the confirmation's links do not use the function URL:\n%s", inbox[0].Body.Text)
+	}
+}
+
+// logBuffer collects a site's log lines (JSON), for tests that read them.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (s *site) captureLog() *logBuffer {
+	l := &logBuffer{}
+	s.Site.Log = slog.New(slog.NewJSONHandler(l, nil))
+	return l
+}
+
+// TestMeetingPageClientMistakes: a meeting id no meeting can have (too long for
+// DynamoDB's key, or refused by the schedule's rule) is the client's mistake: 404,
+// no ERROR log, never the whole id in the log. A row with problems is not an
+// outage either.
+func TestMeetingPageClientMistakes(t *testing.T) {
+	s := newSite(t)
+	s.PutMeeting(t, meetingFields("fine"))
+	if err := s.Store.PutScheduleRow(ctx, apptest.Row(map[string]string{"meeting_id": "broken", "title": "No start, no venue"})); err != nil {
+		t.Fatal(err)
+	}
+	log := s.captureLog()
+	long := strings.Repeat("a", 2049)
+	tests := []struct {
+		name, id string
+		want     int
+	}{
+		{"2,049 characters", long, http.StatusNotFound},
+		{"65 characters", strings.Repeat("b", 65), http.StatusNotFound},
+		{"a character ids cannot hold", "bad%22quote", http.StatusNotFound},
+		{"no such meeting", "2031-01-01", http.StatusNotFound},
+		{"a row with problems", "broken", http.StatusNotFound},
+		{"a meeting", "fine", http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := s.do(t, http.MethodGet, s.srv.URL+"/m/"+tt.id, nil)
+			if p.Status != tt.want {
+				t.Fatalf("GET /m/%.20s...: %d, want %d:\n%s", tt.id, p.Status, tt.want, p.Body)
+			}
+		})
+	}
+	if l := log.String(); strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, long[:100]) {
+		t.Fatalf("client mistakes logged as errors, or a whole id logged:\n%.2000s", l)
 	}
 }
