@@ -101,8 +101,8 @@ func (s *Signer) mac(key []byte, payload string) string {
 // Verify checks a token's signature in constant time and its expiry against now.
 func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	body, sig, ok := strings.Cut(token, ".")
-	if !ok || body == "" || sig == "" {
-		return Claims{}, ErrMalformed
+	if !ok || body == "" || !wellFormedMAC(sig) {
+		return Claims{}, ErrMalformed // e.g. cut short by a mail program: damaged, not forged
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(body)
 	if err != nil {
@@ -139,6 +139,16 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 		return c, ErrExpired
 	}
 	return c, nil
+}
+
+// wellFormedMAC reports whether sig could be a signature at all: the base64url of
+// one HMAC-SHA256.
+func wellFormedMAC(sig string) bool {
+	if len(sig) != base64.RawURLEncoding.EncodedLen(sha256.Size) {
+		return false
+	}
+	_, err := base64.RawURLEncoding.Strict().DecodeString(sig)
+	return err == nil
 }
 
 // Builder makes the absolute links an email carries.

@@ -44,7 +44,9 @@ func TestVerify(t *testing.T) {
 	}{
 		{"valid", good, now, s, nil},
 		{"expired", good, now.Add(time.Hour), s, ErrExpired},
-		{"truncated", good[:len(good)-3], now, s, ErrForged},
+		{"truncated", good[:len(good)-3], now, s, ErrMalformed},
+		{"signature too long", good + "A", now, s, ErrMalformed},
+		{"signature not base64", body + "." + sig[:len(sig)-1] + "*", now, s, ErrMalformed},
 		{"no signature", body, now, s, ErrMalformed},
 		{"another member's signature", body + "." + otherSig, now, s, ErrForged},
 		{"flipped payload", "X" + body[1:] + "." + sig, now, s, nil /* any error */},

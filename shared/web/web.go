@@ -11,6 +11,7 @@ import (
 	"embed"
 	"errors"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -191,13 +192,34 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("GET /calendar.ics", s.feed)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/calendar.ics", http.StatusFound) })
-	return securityHeaders(limitBody(mux))
+	return securityHeaders(s.limitBody(mux))
 }
 
-// limitBody caps what a form may post: every form here is a few fields.
-func limitBody(next http.Handler) http.Handler {
+// MaxBody is the most a request may post: every form here is a few fields.
+const MaxBody = 16 << 10
+
+// limitBody caps what a request may post. A body over MaxBody gets 413 and a page
+// that says so before any handler runs, so nothing is recorded and no handler
+// mistakes the cut-off form for a link without its token.
+func (s *Site) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			s.Log.Info("request body too large", "path", r.URL.Path, "limit", tooBig.Limit)
+			s.fail(w, http.StatusRequestEntityTooLarge, "That was too large",
+				"What your browser sent is too large for this page: our forms are a few lines. Please go back and send the form again, or use the link from your email.")
+			return
+		case err != nil:
+			s.fail(w, http.StatusBadRequest, "That did not arrive whole", "What your browser sent was cut off. Please try again.")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
 }

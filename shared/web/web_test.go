@@ -164,7 +164,8 @@ func TestLinksThatMustNotRecord(t *testing.T) {
 		{"scanner GET of pub", http.MethodGet, ada["pub"], http.StatusOK},
 		{"scanner GET of unsubscribe", http.MethodGet, ada["unsubscribe"], http.StatusOK},
 		{"no token", http.MethodPost, s.srv.URL + "/rsvp?answer=yes", http.StatusBadRequest},
-		{"truncated token", http.MethodPost, withToken("/rsvp", token[:len(token)-5]), http.StatusForbidden},
+		{"truncated token", http.MethodPost, withToken("/rsvp", token[:len(token)-5]), http.StatusBadRequest},
+		{"token cut after one signature character", http.MethodPost, withToken("/rsvp", body+"."+sig[:1]), http.StatusBadRequest},
 		{"token cut before the signature", http.MethodPost, withToken("/rsvp", body), http.StatusBadRequest},
 		{"flipped signature character", http.MethodPost, withToken("/rsvp", body+"."+flip(sig)), http.StatusForbidden},
 		{"ken's signature on ada's claims", http.MethodPost, withToken("/rsvp", body+"."+kenSig), http.StatusForbidden},
@@ -738,5 +739,33 @@ func TestMeetingPageClientMistakes(t *testing.T) {
 	}
 	if l := log.String(); strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, long[:100]) {
 		t.Fatalf("client mistakes logged as errors, or a whole id logged:\n%.2000s", l)
+	}
+}
+
+// TestOversizedPost: a POST body far beyond any form's (1 MB) gets 413 and a page
+// that says so, not the "some mail programs split long links" page; nothing is
+// recorded.
+func TestOversizedPost(t *testing.T) {
+	s := newSite(t)
+	ms := s.AddMembers(t, "ada")
+	m := s.PutMeeting(t, meetingFields("big"))
+	rsvp, _ := s.links(m, ms["ada"])
+	big := url.Values{"answer": {"yes"}, "padding": {strings.Repeat("x", 1<<20)}}
+	for _, link := range []string{rsvp(group.Yes), s.srv.URL + "/join"} {
+		p := s.do(t, http.MethodPost, link, big)
+		if p.Status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("POST %s with 1 MB: %d, want 413:\n%s", link, p.Status, p.Body)
+		}
+		p.mustContain(t, "too large", "Nothing was recorded")
+		if strings.Contains(p.Body, "split long links") {
+			t.Fatalf("a 1 MB POST was told its link was split:\n%s", p.Body)
+		}
+	}
+	if _, err := s.Store.RSVP(ctx, m.ID, ms["ada"].ID); !errors.Is(err, dynamo.ErrNotFound) {
+		t.Fatalf("a 1 MB POST recorded an RSVP (err %v)", err)
+	}
+	// A form of ordinary size still works.
+	if p := s.do(t, http.MethodPost, rsvp(group.Yes), url.Values{"answer": {"yes"}}); p.Status != http.StatusOK {
+		t.Fatalf("ordinary POST: %d", p.Status)
 	}
 }
