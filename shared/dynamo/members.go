@@ -114,21 +114,24 @@ func (s *Store) Members(ctx context.Context, ids []string) (map[string]group.Mem
 	return out, nil
 }
 
-// SetMemberStatus changes whether a member gets email (active / unsubscribed).
+// SetMemberStatus changes whether a member gets email (active / unsubscribed), as
+// the member asks on the unsubscribe page. A suppressed member is left as they are
+// (ErrSuppressed): only an organizer can make them active again (Reactivate).
 func (s *Store) SetMemberStatus(ctx context.Context, id, status string, now time.Time) error {
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.StateTable,
 		Key:                      key(membersPK, id),
 		UpdateExpression:         aws.String("SET #s = :s, updated_at = :now"),
-		ConditionExpression:      aws.String("attribute_exists(pk)"),
+		ConditionExpression:      aws.String("attribute_exists(pk) AND #s <> :suppressed"),
 		ExpressionAttributeNames: map[string]string{"#s": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":s":   &types.AttributeValueMemberS{Value: status},
-			":now": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+			":s":          &types.AttributeValueMemberS{Value: status},
+			":now":        &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+			":suppressed": &types.AttributeValueMemberS{Value: group.MemberSuppressed},
 		},
 	})
 	if isConditionFailed(err) {
-		return ErrNotFound
+		return s.whyRefused(ctx, id)
 	}
 	if err != nil {
 		return fmt.Errorf("set member %s status: %w", id, err)

@@ -249,6 +249,8 @@ type view struct {
 	Coming   bool
 	MapURL   string
 	Active   bool
+	// Suppressed: the member's address bounced or complained; no link can change it.
+	Suppressed bool
 
 	// RSVP page
 	Places      *placesView

@@ -769,3 +769,77 @@ func TestOversizedPost(t *testing.T) {
 		t.Fatalf("ordinary POST: %d", p.Status)
 	}
 }
+
+// TestSuppressedStaysSuppressed: an address suppressed after a bounce or a
+// complaint cannot be made active by a link or by /join: the join form shows the
+// same page and sends nothing, the confirmation and unsubscribe links change
+// nothing. Only an organizer can (`afterparty members reactivate`).
+func TestSuppressedStaysSuppressed(t *testing.T) {
+	s := newSite(t)
+	now := time.Now()
+	s.Site.Clock = func() time.Time { return now }
+	ms := s.AddMembers(t, "ada")
+	m := s.PutMeeting(t, meetingFields("suppressed"))
+	_, ada := s.links(m, ms["ada"])
+	nina := s.Email("nina")
+	s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Nina"}, "email": {nina}}).mustContain(t, "Check your inbox")
+	confirm := s.emailLink(t, nina, "Confirm", "/join/confirm")
+	for _, id := range []string{ms["ada"].ID, group.MemberID(nina)} {
+		if err := s.Store.Suppress(ctx, id, "hard bounce", now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stillSuppressed := func(t *testing.T) {
+		t.Helper()
+		for _, id := range []string{ms["ada"].ID, group.MemberID(nina)} {
+			if mem, err := s.Store.Member(ctx, id); err != nil || mem.Status != group.MemberSuppressed {
+				t.Fatalf("member %s: %+v, %v; want suppressed", id, mem, err)
+			}
+		}
+	}
+	now = now.Add(2 * time.Hour) // past the one-confirmation-an-hour limit
+	t.Run("join form", func(t *testing.T) {
+		for _, addr := range []string{nina, s.Email("ada")} {
+			s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Someone"}, "email": {addr}}).mustContain(t, "Check your inbox")
+		}
+		if n := s.count(t, nina, "Confirm"); n != 1 {
+			t.Fatalf("%d confirmations to a suppressed address, want only the one before", n)
+		}
+		if n := s.count(t, s.Email("ada"), "Confirm"); n != 0 {
+			t.Fatalf("a confirmation went to suppressed ada")
+		}
+		stillSuppressed(t)
+	})
+	t.Run("join confirmation link", func(t *testing.T) {
+		s.do(t, http.MethodGet, confirm, nil).mustContain(t, "stopped sending")
+		if p := s.do(t, http.MethodPost, confirm, nil); p.Status != http.StatusConflict {
+			t.Fatalf("confirm: %d, want 409:\n%s", p.Status, p.Body)
+		}
+		if n := s.count(t, nina, "Welcome"); n != 0 {
+			t.Fatal("a suppressed address got a welcome")
+		}
+		stillSuppressed(t)
+	})
+	t.Run("unsubscribe link", func(t *testing.T) {
+		p := s.do(t, http.MethodGet, ada["unsubscribe"], nil)
+		p.mustContain(t, "stopped sending", "Only the organizers")
+		if strings.Contains(p.Body, "Subscribe me again") {
+			t.Fatal("the page offers a suppressed member to subscribe again")
+		}
+		for _, form := range []url.Values{{"action": {"resubscribe"}}, {"action": {"preferences"}, "keep": {"invitation"}}} {
+			if p := s.do(t, http.MethodPost, ada["unsubscribe"], form); p.Status != http.StatusConflict {
+				t.Fatalf("%v: %d, want 409:\n%s", form, p.Status, p.Body)
+			}
+		}
+		if p := s.do(t, http.MethodPost, ada["unsubscribe"], url.Values{"List-Unsubscribe": {"One-Click"}}); p.Status != http.StatusOK {
+			t.Fatalf("one-click: %d", p.Status)
+		}
+		stillSuppressed(t)
+	})
+	if _, err := s.Runner.Run(ctx, group.Invitation, m.Start.AddDate(0, 0, -14)); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count(t, s.Email("ada"), "invited"); n != 0 {
+		t.Fatal("suppressed ada was invited")
+	}
+}
