@@ -26,10 +26,13 @@ type memberItem struct {
 	Muted    []string  `dynamodbav:"muted,omitempty,stringset"`
 	// UpdatedAt is when status or preferences last changed.
 	UpdatedAt time.Time `dynamodbav:"updated_at"`
+	// JoinName is the name given with the latest join request a confirmation was
+	// sent for (join.go); ConfirmJoin makes it the name.
+	JoinName string `dynamodbav:"join_name,omitempty"`
 }
 
 func (it memberItem) member() group.Member {
-	m := group.Member{ID: it.SK, Email: it.Email, Name: it.Name, Status: it.Status, JoinedAt: it.JoinedAt}
+	m := group.Member{ID: it.SK, Email: it.Email, Name: it.Name, Status: it.Status, JoinedAt: it.JoinedAt, JoinName: it.JoinName}
 	for _, k := range it.Muted {
 		m.Muted = append(m.Muted, group.Kind(k))
 	}

@@ -100,6 +100,9 @@ type Member struct {
 	Status   string
 	JoinedAt time.Time
 	Muted    []Kind // message kinds this member asked not to get
+	// JoinName is the name sent with the latest join request that was emailed a
+	// confirmation; confirming it makes it the member's Name.
+	JoinName string
 }
 
 // Wants reports whether the member should get messages of kind k at all.

@@ -843,3 +843,28 @@ func TestSuppressedStaysSuppressed(t *testing.T) {
 		t.Fatal("suppressed ada was invited")
 	}
 }
+
+// TestJoinKeepsTheConfirmedName: the name recorded is the one sent with the
+// request whose confirmation is pressed, not the first name anyone gave for the
+// address; the confirmation page says which name it will record.
+func TestJoinKeepsTheConfirmedName(t *testing.T) {
+	s := newSite(t)
+	now := time.Now()
+	s.Site.Clock = func() time.Time { return now }
+	addr := s.Email("nina")
+	s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Stinky McStinkface"}, "email": {addr}}).mustContain(t, "Check your inbox")
+	now = now.Add(61 * time.Minute)
+	s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Nina Real"}, "email": {addr}}).mustContain(t, "Check your inbox")
+	confirm := s.emailLink(t, addr, "Confirm", "/join/confirm")
+	s.do(t, http.MethodGet, confirm, nil).mustContain(t, "Nina Real")
+	s.do(t, http.MethodPost, confirm, nil).mustContain(t, "Welcome, Nina!")
+	if m, err := s.Store.Member(ctx, group.MemberID(addr)); err != nil || m.Name != "Nina Real" {
+		t.Fatalf("after confirming: %+v %v; want the name Nina Real", m, err)
+	}
+	// An existing member renamed by a stranger's request only if they confirm it.
+	ada := s.AddMembers(t, "ada")["ada"]
+	s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Not Ada"}, "email": {s.Email("ada")}})
+	if m, _ := s.Store.Member(ctx, ada.ID); m.Name != ada.Name {
+		t.Fatalf("a join request renamed %q to %q before any confirmation", ada.Name, m.Name)
+	}
+}
