@@ -87,6 +87,7 @@ func membersCmd() *cobra.Command {
 			},
 		},
 		reactivateCmd(),
+		renameCmd(),
 	)
 	return cmd
 }
@@ -142,6 +143,33 @@ func reactivateCmd() *cobra.Command {
 				"If the address is on SES's account-level suppression list too, SES still drops mail to it\n"+
 				"(aws sesv2 delete-suppressed-destination --email-address ADDRESS removes it).\n", args[0], when, why.Reason)
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is active again: they get the next emails\n", args[0])
+			return nil
+		},
+	}
+}
+
+func renameCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "rename EMAIL NAME",
+		Short: "Change the name a member is greeted and listed with",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := strings.Join(strings.Fields(args[1]), " ")
+			if p := group.MemberNameProblem(name); p != "" {
+				return fmt.Errorf("name %q %s", args[1], p)
+			}
+			a, err := app(cmd)
+			if err != nil {
+				return err
+			}
+			m, err := memberByEmail(cmd, a, args[0])
+			if err != nil {
+				return err
+			}
+			if err := a.Store.Rename(cmd.Context(), m.ID, name, a.Runner.Clock()); err != nil {
+				return fmt.Errorf("rename %s: %w", args[0], err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %q -> %q\n", args[0], m.Name, name)
 			return nil
 		},
 	}

@@ -83,3 +83,38 @@ func TestMembersReactivate(t *testing.T) {
 		t.Fatalf("second reactivate: ok=%v %s", ok, errOut)
 	}
 }
+
+// TestMembersRename: an organizer corrects a member's name; a pending join
+// request's name no longer overrides it; bad names and strangers are refused.
+func TestMembersRename(t *testing.T) {
+	c := newCLI(t)
+	list := c.file(t, "members.csv", "email,name\nada@rename.example,Stinky McStinkface\n")
+	if out, errOut, ok := c.run(t, "members", "import", list); !ok {
+		t.Fatalf("import: %s %s", out, errOut)
+	}
+	out, errOut, ok := c.run(t, "members", "rename", "Ada@Rename.example", "  Ada   Lovelace ")
+	if !ok || !strings.Contains(out, `"Stinky McStinkface" -> "Ada Lovelace"`) {
+		t.Fatalf("rename: ok=%v out %q err %q", ok, out, errOut)
+	}
+	if m, err := c.store.Member(context.Background(), group.MemberID("ada@rename.example")); err != nil || m.Name != "Ada Lovelace" {
+		t.Fatalf("after rename: %+v %v", m, err)
+	}
+	if out, _, _ := c.run(t, "members", "list"); !strings.Contains(out, "Ada Lovelace") {
+		t.Fatalf("list after rename:\n%s", out)
+	}
+	for _, bad := range [][]string{
+		{"ada@rename.example", ""},
+		{"ada@rename.example", "Ada\x1b[31m"},
+		{"ada@rename.example", "Ada\u202eecalevol"},
+		{"ada@rename.example", strings.Repeat("a", 201)},
+		{"nobody@rename.example", "Nobody"},
+		{"not an address", "Nobody"},
+	} {
+		if _, errOut, ok := c.run(t, append([]string{"members", "rename"}, bad...)...); ok || errOut == "" {
+			t.Errorf("rename %q accepted", bad)
+		}
+	}
+	if m, _ := c.store.Member(context.Background(), group.MemberID("ada@rename.example")); m.Name != "Ada Lovelace" {
+		t.Fatalf("a refused rename changed the name to %q", m.Name)
+	}
+}

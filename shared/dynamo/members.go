@@ -141,3 +141,27 @@ func (s *Store) SetMemberStatus(ctx context.Context, id, status string, now time
 	}
 	return nil
 }
+
+// Rename sets a member's name: the organizer's correction (`afterparty members
+// rename`). A name from a join request not confirmed yet is dropped, so confirming
+// it later does not undo the correction. ErrNotFound if there is no such member.
+func (s *Store) Rename(ctx context.Context, id, name string, now time.Time) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.StateTable,
+		Key:                      key(membersPK, id),
+		UpdateExpression:         aws.String("SET #n = :name, updated_at = :now REMOVE join_name"),
+		ConditionExpression:      aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames: map[string]string{"#n": "name"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":name": &types.AttributeValueMemberS{Value: name},
+			":now":  &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+		},
+	})
+	if isConditionFailed(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("rename member %s: %w", id, err)
+	}
+	return nil
+}

@@ -867,4 +867,12 @@ func TestJoinKeepsTheConfirmedName(t *testing.T) {
 	if m, _ := s.Store.Member(ctx, ada.ID); m.Name != ada.Name {
 		t.Fatalf("a join request renamed %q to %q before any confirmation", ada.Name, m.Name)
 	}
+	// An organizer's rename (`members rename`) wins over a request pending then.
+	if err := s.Store.Rename(ctx, ada.ID, "Ada Lovelace", now); err != nil {
+		t.Fatal(err)
+	}
+	s.do(t, http.MethodPost, s.emailLink(t, s.Email("ada"), "Confirm", "/join/confirm"), nil)
+	if m, _ := s.Store.Member(ctx, ada.ID); m.Name != "Ada Lovelace" {
+		t.Fatalf("confirming a request made before the rename set the name %q", m.Name)
+	}
 }
