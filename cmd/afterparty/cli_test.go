@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/afterparty/afterparty/infra/localstack"
+	"github.com/afterparty/afterparty/shared/dynamo"
 )
 
 func TestMain(m *testing.M) { os.Exit(localstack.Run(m)) }
@@ -19,6 +20,8 @@ type cli struct {
 	bin string
 	env []string
 	dir string
+	// store is the tables the binary uses, for a test to set up what no command does.
+	store *dynamo.Store
 }
 
 func newCLI(t *testing.T) cli {
@@ -33,7 +36,7 @@ func newCLI(t *testing.T) cli {
 	}
 	env := append(os.Environ(), stack.Env(schedule, state)...)
 	env = append(env, "AFTERPARTY_TIME_ZONE=Europe/London", "AFTERPARTY_LINK_SECRET=cli-test-secret-cli-test-secret")
-	return cli{bin: bin, env: env, dir: dir}
+	return cli{bin: bin, env: env, dir: dir, store: dynamo.New(stack.Dynamo(), schedule, state)}
 }
 
 func (c cli) run(t *testing.T, args ...string) (stdout, stderr string, ok bool) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"net/mail"
@@ -12,7 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
+	"github.com/afterparty/afterparty/shared/setup"
 )
 
 func membersCmd() *cobra.Command {
@@ -83,8 +86,93 @@ func membersCmd() *cobra.Command {
 				return nil
 			},
 		},
+		reactivateCmd(),
+		renameCmd(),
 	)
 	return cmd
+}
+
+// memberByEmail reads the member with that address (any letter case).
+func memberByEmail(cmd *cobra.Command, a *setup.App, email string) (group.Member, error) {
+	if _, err := mail.ParseAddress(email); err != nil || strings.ContainsAny(email, "<> ") {
+		return group.Member{}, fmt.Errorf("%q is not an email address", email)
+	}
+	m, err := a.Store.Member(cmd.Context(), group.MemberID(email))
+	if errors.Is(err, dynamo.ErrNotFound) {
+		return m, fmt.Errorf("%s is not a member", email)
+	}
+	return m, err
+}
+
+func reactivateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "reactivate EMAIL",
+		Short: "Send to a member again whose address was suppressed after a bounce or a complaint (read the warning)",
+		Long: "A member whose email bounced for good, or who marked an email as spam, is suppressed: afterparty never\n" +
+			"sends to them again, and no link or join form can change that. Reactivate them only when they asked you\n" +
+			"to and their address works: every new bounce or complaint counts against your SES account.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := app(cmd)
+			if err != nil {
+				return err
+			}
+			m, err := memberByEmail(cmd, a, args[0])
+			if err != nil {
+				return err
+			}
+			switch m.Status {
+			case group.MemberSuppressed:
+			case group.MemberUnsubscribed:
+				return fmt.Errorf("%s unsubscribed themselves: only they can subscribe again (the unsubscribe link in any email from the group)", args[0])
+			case dynamo.MemberPending:
+				return fmt.Errorf("%s has not confirmed their address yet: they can join with the link in their confirmation email", args[0])
+			default:
+				return fmt.Errorf("%s is %s, not suppressed: nothing to do", args[0], m.Status)
+			}
+			why, err := a.Store.Reactivate(cmd.Context(), m.ID, a.Runner.Clock())
+			if err != nil {
+				return fmt.Errorf("reactivate %s: %w", args[0], err)
+			}
+			when := "at an unknown time"
+			if !why.At.IsZero() {
+				when = "on " + why.At.Format("2006-01-02 15:04 MST")
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s was suppressed %s because of %s. SES counts every bounce and complaint\n"+
+				"against your account: if this address bounces or complains again, your sending can be paused.\n"+
+				"If the address is on SES's account-level suppression list too, SES still drops mail to it\n"+
+				"(aws sesv2 delete-suppressed-destination --email-address ADDRESS removes it).\n", args[0], when, why.Reason)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is active again: they get the next emails\n", args[0])
+			return nil
+		},
+	}
+}
+
+func renameCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "rename EMAIL NAME",
+		Short: "Change the name a member is greeted and listed with",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := strings.Join(strings.Fields(args[1]), " ")
+			if p := group.MemberNameProblem(name); p != "" {
+				return fmt.Errorf("name %q %s", args[1], p)
+			}
+			a, err := app(cmd)
+			if err != nil {
+				return err
+			}
+			m, err := memberByEmail(cmd, a, args[0])
+			if err != nil {
+				return err
+			}
+			if err := a.Store.Rename(cmd.Context(), m.ID, name, a.Runner.Clock()); err != nil {
+				return fmt.Errorf("rename %s: %w", args[0], err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %q -> %q\n", args[0], m.Name, name)
+			return nil
+		},
+	}
 }
 
 // LineProblem is a CSV line that was not imported.

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/afterparty/afterparty/shared/group"
 )
 
 func TestReadMembersCSV(t *testing.T) {
@@ -43,5 +47,74 @@ func TestReadMembersCSVNeedsHeader(t *testing.T) {
 	_, notes := ReadMembersCSV(strings.NewReader("ada@example.org,Ada\n"))
 	if len(notes) != 1 || notes[0].Line != 1 || !strings.Contains(notes[0].Message, "header") {
 		t.Fatalf("want a header problem on line 1, got %v", notes)
+	}
+}
+
+// TestMembersReactivate: only `members reactivate` makes a suppressed member active
+// again, with a warning naming why they were suppressed; it refuses anyone who is
+// not suppressed (an unsubscribed member's choice is theirs).
+func TestMembersReactivate(t *testing.T) {
+	c := newCLI(t)
+	list := c.file(t, "members.csv", "email,name\nada@reactivate.example,Ada\nken@reactivate.example,Ken\n")
+	if out, errOut, ok := c.run(t, "members", "import", list); !ok {
+		t.Fatalf("import: %s %s", out, errOut)
+	}
+	ada := group.MemberID("ada@reactivate.example")
+	if err := c.store.Suppress(context.Background(), ada, "complaint", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.SetMemberStatus(context.Background(), group.MemberID("ken@reactivate.example"), group.MemberUnsubscribed, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, ok := c.run(t, "members", "reactivate", "ken@reactivate.example"); ok || !strings.Contains(errOut, "unsubscribed themselves") {
+		t.Fatalf("reactivate of an unsubscribed member: ok=%v %s", ok, errOut)
+	}
+	if _, errOut, ok := c.run(t, "members", "reactivate", "nobody@reactivate.example"); ok || !strings.Contains(errOut, "not a member") {
+		t.Fatalf("reactivate of a stranger: ok=%v %s", ok, errOut)
+	}
+	out, errOut, ok := c.run(t, "members", "reactivate", "ADA@reactivate.example")
+	if !ok || !strings.Contains(errOut, "WARNING") || !strings.Contains(errOut, "complaint") || !strings.Contains(out, "active again") {
+		t.Fatalf("reactivate: ok=%v out %q err %q", ok, out, errOut)
+	}
+	if m, err := c.store.Member(context.Background(), ada); err != nil || m.Status != group.MemberActive {
+		t.Fatalf("after reactivate: %+v %v", m, err)
+	}
+	if _, errOut, ok := c.run(t, "members", "reactivate", "ada@reactivate.example"); ok || !strings.Contains(errOut, "not suppressed") {
+		t.Fatalf("second reactivate: ok=%v %s", ok, errOut)
+	}
+}
+
+// TestMembersRename: an organizer corrects a member's name; a pending join
+// request's name no longer overrides it; bad names and strangers are refused.
+func TestMembersRename(t *testing.T) {
+	c := newCLI(t)
+	list := c.file(t, "members.csv", "email,name\nada@rename.example,Stinky McStinkface\n")
+	if out, errOut, ok := c.run(t, "members", "import", list); !ok {
+		t.Fatalf("import: %s %s", out, errOut)
+	}
+	out, errOut, ok := c.run(t, "members", "rename", "Ada@Rename.example", "  Ada   Lovelace ")
+	if !ok || !strings.Contains(out, `"Stinky McStinkface" -> "Ada Lovelace"`) {
+		t.Fatalf("rename: ok=%v out %q err %q", ok, out, errOut)
+	}
+	if m, err := c.store.Member(context.Background(), group.MemberID("ada@rename.example")); err != nil || m.Name != "Ada Lovelace" {
+		t.Fatalf("after rename: %+v %v", m, err)
+	}
+	if out, _, _ := c.run(t, "members", "list"); !strings.Contains(out, "Ada Lovelace") {
+		t.Fatalf("list after rename:\n%s", out)
+	}
+	for _, bad := range [][]string{
+		{"ada@rename.example", ""},
+		{"ada@rename.example", "Ada\x1b[31m"},
+		{"ada@rename.example", "Ada\u202eecalevol"},
+		{"ada@rename.example", strings.Repeat("a", 201)},
+		{"nobody@rename.example", "Nobody"},
+		{"not an address", "Nobody"},
+	} {
+		if _, errOut, ok := c.run(t, append([]string{"members", "rename"}, bad...)...); ok || errOut == "" {
+			t.Errorf("rename %q accepted", bad)
+		}
+	}
+	if m, _ := c.store.Member(context.Background(), group.MemberID("ada@rename.example")); m.Name != "Ada Lovelace" {
+		t.Fatalf("a refused rename changed the name to %q", m.Name)
 	}
 }

@@ -34,7 +34,7 @@ var Vars = []Var{
 	{"AFTERPARTY_ORGANIZERS", "organizers@afterparty.example", "comma-separated organizer addresses (Reply-To, digests, schedule errors)"},
 	{"AFTERPARTY_TIME_ZONE", "America/Los_Angeles", "the group's IANA time zone; a meeting's time_zone overrides it"},
 	{"AFTERPARTY_BASE_URL", "http://127.0.0.1:8080", "base of every link in an email: the web function's URL"},
-	{"AFTERPARTY_LINK_SECRET", "local-development-secret-change-me", "key that signs member links (in AWS: read from AFTERPARTY_LINK_SECRET_ARN instead)"},
+	{"AFTERPARTY_LINK_SECRET", DevLinkSecret, "key that signs member links (in AWS: read from AFTERPARTY_LINK_SECRET_ARN instead); a Lambda function refuses to start with this default"},
 	{"AFTERPARTY_LINK_SECRET_ARN", "", "Secrets Manager secret holding the link-signing key (set by template.yaml)"},
 	{"AFTERPARTY_INVITATION_LEAD", "14d", "how long before the start invitations go out"},
 	{"AFTERPARTY_REMINDER_LEAD", "2d", "how long before the start the reminder goes out"},
@@ -44,6 +44,11 @@ var Vars = []Var{
 	{"AFTERPARTY_CONFIGURATION_SET", "", "SES configuration set every email is sent with; its bounce and complaint events feed the feedback function (set by template.yaml)"},
 	{"AFTERPARTY_CLAIM_LEASE", "2m", "how long a send claim lives: after a crash mid-send, the member is retried this much later"},
 }
+
+// DevLinkSecret is AFTERPARTY_LINK_SECRET's default: good for the local stack only.
+// Everyone can read it here, so a link signed with it proves nothing; a Lambda
+// function refuses to start with it (shared/setup).
+const DevLinkSecret = "local-development-secret-change-me"
 
 // LocalAWS are the AWS variables that point the SDK at the local stack.
 var LocalAWS = []Var{

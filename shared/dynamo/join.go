@@ -23,9 +23,10 @@ const ConfirmEvery = time.Hour
 // RequestJoin records a request to join from the /join form and reports whether a
 // confirmation email may be sent now: at most one per address per ConfirmEvery,
 // enforced by a conditional write comparing the last request's time (no TTL). A new
-// address becomes a pending member; an existing member keeps their status (and
-// name) until they confirm, so the form can neither subscribe nor unsubscribe
-// anyone by itself.
+// address becomes a pending member; an existing member keeps their status and
+// name until they confirm (the name given is kept aside as join_name), so the form can neither subscribe nor unsubscribe
+// anyone by itself. A suppressed address (it bounced, or its owner complained) is
+// neither changed nor sent a confirmation: only an organizer can reactivate it.
 func (s *Store) RequestJoin(ctx context.Context, email, name string, now time.Time) (group.Member, bool, error) {
 	email = group.NormalizeEmail(email)
 	id := group.MemberID(email)
@@ -36,11 +37,13 @@ func (s *Store) RequestJoin(ctx context.Context, email, name string, now time.Ti
 		UpdateExpression: aws.String("SET email = if_not_exists(email, :email), #n = if_not_exists(#n, :name), " +
 			"#s = if_not_exists(#s, :pending), joined_at = if_not_exists(joined_at, :now), " +
 			"updated_at = if_not_exists(updated_at, :now), confirm_sent_at = :now, join_name = :name"),
-		ConditionExpression:      aws.String("attribute_not_exists(confirm_sent_at) OR confirm_sent_at < :since"),
+		ConditionExpression: aws.String("(attribute_not_exists(confirm_sent_at) OR confirm_sent_at < :since) AND " +
+			"(attribute_not_exists(#s) OR #s <> :suppressed)"),
 		ExpressionAttributeNames: map[string]string{"#n": "name", "#s": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":email": str(email), ":name": str(name), ":pending": str(MemberPending), ":now": str(at),
-			":since": str(now.Add(-ConfirmEvery).UTC().Format(time.RFC3339Nano)),
+			":since":      str(now.Add(-ConfirmEvery).UTC().Format(time.RFC3339Nano)),
+			":suppressed": str(group.MemberSuppressed),
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
@@ -58,22 +61,26 @@ func (s *Store) RequestJoin(ctx context.Context, email, name string, now time.Ti
 }
 
 // ConfirmJoin makes a member active after they confirmed their address, with the
-// name they gave on the form if they had none. It reports whether they were not
+// name sent with the join request that was confirmed (the latest one emailed a
+// confirmation: within the hour no other is recorded), not the first name anyone
+// gave for the address. It reports whether they were not
 // active before (so the welcome email goes out once per joining, not per click).
+// ErrSuppressed for a suppressed member, who stays suppressed.
 func (s *Store) ConfirmJoin(ctx context.Context, id string, now time.Time) (group.Member, bool, error) {
 	res, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.StateTable,
 		Key:                      key(membersPK, id),
-		UpdateExpression:         aws.String("SET #s = :active, updated_at = :now, confirmed_at = :now REMOVE muted"),
-		ConditionExpression:      aws.String("attribute_exists(pk)"),
-		ExpressionAttributeNames: map[string]string{"#s": "status"},
+		UpdateExpression:         aws.String("SET #s = :active, #n = if_not_exists(join_name, #n), updated_at = :now, confirmed_at = :now REMOVE muted, join_name"),
+		ConditionExpression:      aws.String("attribute_exists(pk) AND #s <> :suppressed"),
+		ExpressionAttributeNames: map[string]string{"#s": "status", "#n": "name"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":active": str(group.MemberActive), ":now": str(now.UTC().Format(time.RFC3339Nano)),
+			":suppressed": str(group.MemberSuppressed),
 		},
 		ReturnValues: types.ReturnValueAllOld,
 	})
 	if isConditionFailed(err) {
-		return group.Member{}, false, ErrNotFound
+		return group.Member{}, false, s.whyRefused(ctx, id)
 	}
 	if err != nil {
 		return group.Member{}, false, fmt.Errorf("confirm member %s: %w", id, err)
@@ -84,7 +91,10 @@ func (s *Store) ConfirmJoin(ctx context.Context, id string, now time.Time) (grou
 	}
 	m := it.member()
 	wasActive := m.Status == group.MemberActive
-	m.Status, m.Muted = group.MemberActive, nil
+	if m.JoinName != "" {
+		m.Name = m.JoinName
+	}
+	m.Status, m.Muted, m.JoinName = group.MemberActive, nil, ""
 	return m, !wasActive, nil
 }
 

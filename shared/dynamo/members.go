@@ -26,10 +26,13 @@ type memberItem struct {
 	Muted    []string  `dynamodbav:"muted,omitempty,stringset"`
 	// UpdatedAt is when status or preferences last changed.
 	UpdatedAt time.Time `dynamodbav:"updated_at"`
+	// JoinName is the name given with the latest join request a confirmation was
+	// sent for (join.go); ConfirmJoin makes it the name.
+	JoinName string `dynamodbav:"join_name,omitempty"`
 }
 
 func (it memberItem) member() group.Member {
-	m := group.Member{ID: it.SK, Email: it.Email, Name: it.Name, Status: it.Status, JoinedAt: it.JoinedAt}
+	m := group.Member{ID: it.SK, Email: it.Email, Name: it.Name, Status: it.Status, JoinedAt: it.JoinedAt, JoinName: it.JoinName}
 	for _, k := range it.Muted {
 		m.Muted = append(m.Muted, group.Kind(k))
 	}
@@ -70,7 +73,7 @@ func (s *Store) Member(ctx context.Context, id string) (group.Member, error) {
 		if errors.Is(err, ErrNotFound) {
 			return group.Member{}, ErrNotFound
 		}
-		return group.Member{}, fmt.Errorf("read member %s: %w", id, err)
+		return group.Member{}, fmt.Errorf("read member %s: %w", clip(id), err)
 	}
 	return it.member(), nil
 }
@@ -114,24 +117,51 @@ func (s *Store) Members(ctx context.Context, ids []string) (map[string]group.Mem
 	return out, nil
 }
 
-// SetMemberStatus changes whether a member gets email (active / unsubscribed).
+// SetMemberStatus changes whether a member gets email (active / unsubscribed), as
+// the member asks on the unsubscribe page. A suppressed member is left as they are
+// (ErrSuppressed): only an organizer can make them active again (Reactivate).
 func (s *Store) SetMemberStatus(ctx context.Context, id, status string, now time.Time) error {
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.StateTable,
 		Key:                      key(membersPK, id),
 		UpdateExpression:         aws.String("SET #s = :s, updated_at = :now"),
-		ConditionExpression:      aws.String("attribute_exists(pk)"),
+		ConditionExpression:      aws.String("attribute_exists(pk) AND #s <> :suppressed"),
 		ExpressionAttributeNames: map[string]string{"#s": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":s":   &types.AttributeValueMemberS{Value: status},
-			":now": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+			":s":          &types.AttributeValueMemberS{Value: status},
+			":now":        &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+			":suppressed": &types.AttributeValueMemberS{Value: group.MemberSuppressed},
+		},
+	})
+	if isConditionFailed(err) {
+		return s.whyRefused(ctx, id)
+	}
+	if err != nil {
+		return fmt.Errorf("set member %s status: %w", id, err)
+	}
+	return nil
+}
+
+// Rename sets a member's name: the organizer's correction (`afterparty members
+// rename`). A name from a join request not confirmed yet is dropped, so confirming
+// it later does not undo the correction. ErrNotFound if there is no such member.
+func (s *Store) Rename(ctx context.Context, id, name string, now time.Time) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.StateTable,
+		Key:                      key(membersPK, id),
+		UpdateExpression:         aws.String("SET #n = :name, updated_at = :now REMOVE join_name"),
+		ConditionExpression:      aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames: map[string]string{"#n": "name"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":name": &types.AttributeValueMemberS{Value: name},
+			":now":  &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
 		},
 	})
 	if isConditionFailed(err) {
 		return ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("set member %s status: %w", id, err)
+		return fmt.Errorf("rename member %s: %w", id, err)
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ func (s *Store) ScheduleRow(ctx context.Context, meetingID string) (group.Row, e
 		ConsistentRead: ptr(true),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read meeting %s: %w", meetingID, err)
+		return nil, fmt.Errorf("read meeting %s: %w", clip(meetingID), classify(err))
 	}
 	if res.Item == nil {
 		return nil, ErrNotFound

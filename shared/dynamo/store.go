@@ -23,11 +23,13 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
 // API is the part of the DynamoDB client the store uses, shaped like the SDK.
@@ -69,6 +71,34 @@ func New(db API, scheduleTable, stateTable string) *Store {
 // ErrNotFound is returned when an item does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrInvalid is returned when DynamoDB refuses the request itself (a
+// ValidationException: a key too long, an empty key value): the caller's mistake,
+// which a retry cannot mend, not an outage.
+var ErrInvalid = errors.New("DynamoDB refused the request as invalid")
+
+// classify marks a ValidationException as ErrInvalid; other errors pass through.
+func classify(err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "ValidationException" {
+		return fmt.Errorf("%w: %s", ErrInvalid, api.ErrorMessage())
+	}
+	return err
+}
+
+// clip shortens a key for an error message or a log line: it may come from a URL,
+// and a whole untrusted value does not belong in a log.
+func clip(s string) string {
+	const keep = 64
+	if len(s) <= keep {
+		return s
+	}
+	i := keep
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:i], len(s))
+}
+
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: pk},
@@ -84,7 +114,7 @@ func isConditionFailed(err error) bool {
 func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
 	res, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.StateTable, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return err
+		return classify(err)
 	}
 	if res.Item == nil {
 		return ErrNotFound

@@ -2,16 +2,83 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/afterparty/afterparty/shared/group"
 )
+
+// ErrSuppressed is returned when a member's own action (a link, the join form)
+// would make a suppressed member active again: only an organizer may (Reactivate).
+var ErrSuppressed = errors.New("the address is suppressed after a bounce or a complaint")
+
+// ErrNotSuppressed is returned by Reactivate for a member who is not suppressed.
+var ErrNotSuppressed = errors.New("the member is not suppressed")
+
+// whyRefused tells, after a member update's condition failed, whether the member is
+// missing (ErrNotFound) or suppressed (ErrSuppressed).
+func (s *Store) whyRefused(ctx context.Context, id string) error {
+	m, err := s.Member(ctx, id)
+	switch {
+	case err != nil:
+		return err
+	case m.Status == group.MemberSuppressed:
+		return ErrSuppressed
+	}
+	return fmt.Errorf("update member %s: condition failed, status %s", id, m.Status)
+}
+
+// Suppression is why and when a member was suppressed.
+type Suppression struct {
+	Reason string    `dynamodbav:"suppressed_because"`
+	At     time.Time `dynamodbav:"suppressed_at"`
+}
+
+// Reactivate makes a suppressed member active again: the organizer's decision
+// (`afterparty members reactivate`), never a link's. It returns why and when they
+// had been suppressed (kept as last_suppressed_because / last_suppressed_at) and
+// clears their soft-bounce count. ErrNotSuppressed if they are not suppressed,
+// ErrNotFound if there is no such member.
+func (s *Store) Reactivate(ctx context.Context, id string, now time.Time) (Suppression, error) {
+	at := &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}
+	res, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.StateTable,
+		Key:       key(membersPK, id),
+		UpdateExpression: aws.String("SET #s = :active, updated_at = :now, reactivated_at = :now, " +
+			"last_suppressed_because = if_not_exists(suppressed_because, :unknown), last_suppressed_at = if_not_exists(suppressed_at, :now) " +
+			"REMOVE suppressed_because, suppressed_at, soft_bounces"),
+		ConditionExpression:      aws.String("attribute_exists(pk) AND #s = :suppressed"),
+		ExpressionAttributeNames: map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":active":     &types.AttributeValueMemberS{Value: group.MemberActive},
+			":suppressed": &types.AttributeValueMemberS{Value: group.MemberSuppressed},
+			":unknown":    &types.AttributeValueMemberS{Value: "unknown"},
+			":now":        at,
+		},
+		ReturnValues: types.ReturnValueAllOld,
+	})
+	if isConditionFailed(err) {
+		if _, err := s.Member(ctx, id); err != nil {
+			return Suppression{}, err
+		}
+		return Suppression{}, ErrNotSuppressed
+	}
+	if err != nil {
+		return Suppression{}, fmt.Errorf("reactivate member %s: %w", id, err)
+	}
+	var why Suppression
+	if err := attributevalue.UnmarshalMap(res.Attributes, &why); err != nil {
+		return Suppression{}, fmt.Errorf("reactivate member %s: read the suppression: %w", id, err)
+	}
+	return why, nil
+}
 
 // Suppress stops all email to a member at once, whatever their status was, and
 // records why (a hard bounce, a complaint, too many soft bounces). ErrNotFound if

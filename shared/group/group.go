@@ -5,9 +5,12 @@ package group
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kind is one family of message in the meeting cycle.
@@ -100,6 +103,28 @@ type Member struct {
 	Status   string
 	JoinedAt time.Time
 	Muted    []Kind // message kinds this member asked not to get
+	// JoinName is the name sent with the latest join request that was emailed a
+	// confirmation; confirming it makes it the member's Name.
+	JoinName string
+}
+
+// MaxMemberName is the longest member name, in characters.
+const MaxMemberName = 200
+
+// MemberNameProblem says what is wrong with a name an organizer gives a member (""
+// if nothing): it greets them in every email, so one line of visible text.
+func MemberNameProblem(name string) string {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return "is empty"
+	case !utf8.ValidString(name):
+		return "is not valid UTF-8 text"
+	case utf8.RuneCountInString(name) > MaxMemberName:
+		return fmt.Sprintf("is longer than %d characters", MaxMemberName)
+	case strings.IndexFunc(name, func(c rune) bool { return unicode.IsControl(c) || invisible(c) }) >= 0:
+		return "has control or invisible characters (line breaks, escapes, text-direction marks)"
+	}
+	return ""
 }
 
 // Wants reports whether the member should get messages of kind k at all.

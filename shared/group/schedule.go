@@ -194,11 +194,8 @@ func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 	}
 
 	m := Meeting{ID: id, Version: r.Version()}
-	switch {
-	case id == "":
-		bad(FieldMeetingID, "is required")
-	case len(id) > 64 || strings.ContainsAny(id, " /#?&%\\\"'<>\r\n\x00") || strings.IndexFunc(id, func(c rune) bool { return c < 0x20 || invisible(c) }) >= 0:
-		bad(FieldMeetingID, "must be at most 64 characters with no spaces, control characters or any of / # ? & %% \\ \" ' < >")
+	if p := MeetingIDProblem(id); p != "" {
+		bad(FieldMeetingID, "%s", p)
 	}
 	m.Title = text(FieldTitle)
 	if m.Title == "" && r[FieldTitle].Type != "other" {
@@ -302,6 +299,22 @@ var htmlTag = regexp.MustCompile(`<[A-Za-z/!?][^<>]{0,40}>?`)
 // htmlRef finds an HTML character reference (&amp; &#60; &#x3c;): organizers write
 // the character, and every email escapes it.
 var htmlRef = regexp.MustCompile(`&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});`)
+
+// MaxMeetingIDLength is the longest meeting id, in bytes.
+const MaxMeetingIDLength = 64
+
+// MeetingIDProblem says what is wrong with a meeting id ("" if nothing): the rule
+// ParseMeeting applies, for whoever must tell a possible id from a mistake before
+// looking it up (a page's URL).
+func MeetingIDProblem(id string) string {
+	switch {
+	case id == "":
+		return "is required"
+	case len(id) > MaxMeetingIDLength || strings.ContainsAny(id, " /#?&%\\\"'<>\r\n\x00") || strings.IndexFunc(id, func(c rune) bool { return c < 0x20 || invisible(c) }) >= 0:
+		return "must be at most 64 characters with no spaces, control characters or any of / # ? & % \\ \" ' < >"
+	}
+	return ""
+}
 
 // invisible reports characters that change how text reads without being seen:
 // DEL and the C1 controls, the Unicode line and paragraph separators, and the

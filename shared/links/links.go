@@ -42,6 +42,16 @@ type Claims struct {
 	Expires time.Time
 }
 
+// A token's payload is its fields joined by sep, each escaped so that none holds
+// sep: a meeting id may ('~' is allowed in one). Tokens signed before escaping hold
+// no '%' (member ids are hex, meeting ids cannot have one) and read the same.
+const sep = "~"
+
+var (
+	escapeField   = strings.NewReplacer("%", "%25", sep, "%7E")
+	unescapeField = strings.NewReplacer("%25", "%", "%7E", sep)
+)
+
 // Signer signs with its current key and verifies with any key it holds, so a key
 // can be rotated with an overlap. Its keys can be replaced while it is in use
 // (Replace): everything that holds the signer sees the keys read last.
@@ -119,7 +129,11 @@ func (s *Signer) KeyID() string { return s.keys.Load().current }
 // Sign returns the token for c (c.KeyID is ignored: the current key signs).
 func (s *Signer) Sign(c Claims) string {
 	k := s.keys.Load()
-	payload := strings.Join([]string{k.current, c.Member, c.Meeting, c.Action, strconv.FormatInt(c.Expires.Unix(), 36)}, "~")
+	fields := []string{k.current, c.Member, c.Meeting, c.Action, strconv.FormatInt(c.Expires.Unix(), 36)}
+	for i, f := range fields {
+		fields[i] = escapeField.Replace(f)
+	}
+	payload := strings.Join(fields, sep)
 	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + mac(k.keys[k.current], payload)
 }
 
@@ -132,16 +146,26 @@ func mac(key []byte, payload string) string {
 // Verify checks a token's signature in constant time and its expiry against now.
 func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	body, sig, ok := strings.Cut(token, ".")
-	if !ok || body == "" || sig == "" {
-		return Claims{}, ErrMalformed
+	if !ok || body == "" || !wellFormedMAC(sig) {
+		return Claims{}, ErrMalformed // e.g. cut short by a mail program: damaged, not forged
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(body)
 	if err != nil {
 		return Claims{}, ErrMalformed
 	}
-	parts := strings.Split(string(raw), "~")
-	if len(parts) != 5 {
+	parts := strings.Split(string(raw), sep)
+	switch {
+	case len(parts) < 5:
 		return Claims{}, ErrMalformed
+	case len(parts) > 5:
+		// Signed before fields were escaped, for a meeting id with '~' in it: the
+		// key id, member id, action and expiry never hold one, so the meeting is
+		// everything between the member and the action.
+		parts = append(parts[:2], strings.Join(parts[2:len(parts)-2], sep), parts[len(parts)-2], parts[len(parts)-1])
+	default:
+		for i, p := range parts {
+			parts[i] = unescapeField.Replace(p)
+		}
 	}
 	k := s.keys.Load()
 	key, ok := k.keys[parts[0]]
@@ -161,6 +185,16 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 		return c, ErrExpired
 	}
 	return c, nil
+}
+
+// wellFormedMAC reports whether sig could be a signature at all: the base64url of
+// one HMAC-SHA256.
+func wellFormedMAC(sig string) bool {
+	if len(sig) != base64.RawURLEncoding.EncodedLen(sha256.Size) {
+		return false
+	}
+	_, err := base64.RawURLEncoding.Strict().DecodeString(sig)
+	return err == nil
 }
 
 // Builder makes the absolute links an email carries.

@@ -1,10 +1,18 @@
 package links
 
 import (
+	"encoding/base64"
 	"errors"
+	"math/rand/v2"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/afterparty/afterparty/shared/group"
 )
 
 func signer(t *testing.T) *Signer {
@@ -36,7 +44,9 @@ func TestVerify(t *testing.T) {
 	}{
 		{"valid", good, now, s, nil},
 		{"expired", good, now.Add(time.Hour), s, ErrExpired},
-		{"truncated", good[:len(good)-3], now, s, ErrForged},
+		{"truncated", good[:len(good)-3], now, s, ErrMalformed},
+		{"signature too long", good + "A", now, s, ErrMalformed},
+		{"signature not base64", body + "." + sig[:len(sig)-1] + "*", now, s, ErrMalformed},
 		{"no signature", body, now, s, ErrMalformed},
 		{"another member's signature", body + "." + otherSig, now, s, ErrForged},
 		{"flipped payload", "X" + body[1:] + "." + sig, now, s, nil /* any error */},
@@ -120,5 +130,101 @@ func TestRetiredKey(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// meetingIDRunes is every character the schedule's meeting_id rule accepts (inside
+// an id: the rule trims the ends), '~' first: the token's own separator.
+func meetingIDRunes(t *testing.T) []rune {
+	t.Helper()
+	out := []rune{'~'}
+	for c := rune(0); c <= unicode.MaxRune; c++ {
+		if c == '~' || !utf8.ValidRune(c) {
+			continue
+		}
+		if group.MeetingIDProblem("a"+string(c)+"b") == "" {
+			out = append(out, c)
+		}
+	}
+	if len(out) < 1000 {
+		t.Fatalf("only %d characters accepted in meeting ids: is the rule the one the schedule uses?", len(out))
+	}
+	return out
+}
+
+// TestEveryValidMeetingIDSignsAndVerifies: a link works for every meeting id the
+// schedule accepts. Every accepted character is tried (packed into ids between
+// '~'s), then random ids of accepted characters (and '~' often) go through a whole email link:
+// built, parsed back from the URL, verified.
+func TestEveryValidMeetingIDSignsAndVerifies(t *testing.T) {
+	s := signer(t)
+	b := Builder{BaseURL: "https://example.org", Signer: s}
+	runes := meetingIDRunes(t)
+	check := func(t *testing.T, id, token string) {
+		if p := group.MeetingIDProblem(id); p != "" {
+			t.Fatalf("test made an invalid id %q: %s", id, p)
+		}
+		got, err := s.Verify(token, now)
+		if err != nil || got.Meeting != id || got.Member != "m1" || got.Action != ActionRSVP {
+			t.Fatalf("meeting id %q (%+q): Verify = %+v, %v", id, id, got, err)
+		}
+	}
+	// Every accepted character, packed into ids as long as the rule allows, each
+	// id between '~'s: one link per id, every character in one of them.
+	sign := func(id string) string {
+		return s.Sign(Claims{Member: "m1", Meeting: id, Action: ActionRSVP, Expires: now.Add(time.Hour)})
+	}
+	id := "~"
+	for _, c := range runes {
+		if len(id)+utf8.RuneLen(c)+1 > group.MaxMeetingIDLength {
+			id += "~"
+			check(t, id, sign(id))
+			id = "~"
+		}
+		id += string(c)
+	}
+	check(t, id+"~", sign(id+"~"))
+	rng := rand.New(rand.NewPCG(9, 5))
+	for i := 0; i < 2000; i++ {
+		var id strings.Builder
+		for n := 1 + rng.IntN(64); n > 0; n-- {
+			c := runes[rng.IntN(len(runes))]
+			if rng.IntN(4) == 0 {
+				c = '~'
+			}
+			if id.Len()+utf8.RuneLen(c) > group.MaxMeetingIDLength {
+				break
+			}
+			id.WriteRune(c)
+		}
+		meeting := strings.TrimSpace(id.String())
+		if meeting == "" {
+			continue
+		}
+		link := b.URL("/rsvp", Claims{Member: "m1", Meeting: meeting, Action: ActionRSVP, Expires: now.Add(time.Hour)}, url.Values{"answer": {"yes"}})
+		u, err := url.Parse(link)
+		if err != nil {
+			t.Fatalf("link for %q does not parse: %v", meeting, err)
+		}
+		check(t, meeting, u.Query().Get("t"))
+	}
+}
+
+// TestTokensSignedBeforeEscaping: links already sent for a meeting id with '~' in
+// it (signed with the fields joined as they were) verify now, and so do fields
+// that hold the escape characters themselves.
+func TestTokensSignedBeforeEscaping(t *testing.T) {
+	s := signer(t)
+	exp := now.Add(time.Hour)
+	payload := "k1~m1~2026~12~rsvp~" + strconv.FormatInt(exp.Unix(), 36)
+	legacy := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + mac(s.keys.Load().keys["k1"], payload)
+	got, err := s.Verify(legacy, now)
+	if err != nil || got.Meeting != "2026~12" || got.Member != "m1" || got.Action != ActionRSVP {
+		t.Fatalf("legacy token: Verify = %+v, %v", got, err)
+	}
+	odd := Claims{Member: "m%7E~%25", Meeting: "%~%7E~", Action: ActionPub, Expires: exp}
+	got, err = s.Verify(s.Sign(odd), now)
+	if err != nil || got.Member != odd.Member || got.Meeting != odd.Meeting || got.Action != odd.Action {
+		t.Fatalf("Verify(Sign(%+v)) = %+v, %v", odd, got, err)
 	}
 }

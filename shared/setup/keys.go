@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/afterparty/afterparty/shared/config"
 	"github.com/afterparty/afterparty/shared/links"
 	"github.com/afterparty/afterparty/shared/web"
 )
@@ -69,9 +70,12 @@ func signerFrom(ctx context.Context, sm SecretsManager, arn string) (*links.Sign
 	if err != nil {
 		return nil, fmt.Errorf("read link-signing secret: %w", err)
 	}
+	if aws.ToString(cur.SecretString) == config.DevLinkSecret {
+		return nil, fmt.Errorf("link-signing secret %s holds the local development default: put a secret of your own in it", arn)
+	}
 	s, err := links.NewSigner(keyID(cur.VersionId), []byte(aws.ToString(cur.SecretString)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("link-signing secret %s: %w", arn, err)
 	}
 	prev, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn, VersionStage: aws.String("AWSPREVIOUS")})
 	if err == nil && keyID(prev.VersionId) != keyID(cur.VersionId) {

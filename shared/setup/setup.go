@@ -48,11 +48,31 @@ func New(ctx context.Context, getenv config.Getenv, local bool, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	if !local {
+		if err := deployedSecret(cfg); err != nil {
+			return nil, err
+		}
+	}
 	awsCfg, endpoints, err := config.AWS(ctx, getenv, local)
 	if err != nil {
 		return nil, err
 	}
 	return FromConfig(ctx, cfg, awsCfg, endpoints, log)
+}
+
+// deployedSecret refuses what a function running in AWS must not sign links with:
+// no secret (an unset AFTERPARTY_LINK_SECRET falls back to the development
+// default) or the development default itself, which anyone can read in the source
+// and forge every member's links with.
+func deployedSecret(cfg config.Config) error {
+	if cfg.LinkSecretARN != "" {
+		return nil // read from Secrets Manager; Signer checks its value
+	}
+	if len(cfg.LinkSecret) == 0 || string(cfg.LinkSecret) == config.DevLinkSecret {
+		return fmt.Errorf("no link-signing secret: AFTERPARTY_LINK_SECRET_ARN is unset and AFTERPARTY_LINK_SECRET is unset or the local development default %q; "+
+			"set AFTERPARTY_LINK_SECRET_ARN (template.yaml does) or AFTERPARTY_LINK_SECRET to a secret of your own", config.DevLinkSecret)
+	}
+	return nil
 }
 
 // FromConfig builds the app from a loaded configuration.

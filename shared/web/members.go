@@ -53,7 +53,22 @@ func (s *Site) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := view{Title: "Your emails from " + s.GroupName, Token: token, Member: member, Active: member.Status == group.MemberActive}
+	v := view{Title: "Your emails from " + s.GroupName, Token: token, Member: member, Active: member.Status == group.MemberActive,
+		Suppressed: member.Status == group.MemberSuppressed}
+	if r.Method == http.MethodPost && v.Suppressed {
+		// They already get nothing; unsubscribing changes nothing, and only an
+		// organizer may make the address active again.
+		action := r.FormValue("action")
+		if action == "resubscribe" || action == "preferences" {
+			s.suppressed(w, member)
+			return
+		}
+		s.Log.Info("unsubscribe of a suppressed member: nothing to change", "member", member.ID)
+		v.Recorded = true
+		v.Kinds = kindChoices(v.Member)
+		s.render(w, http.StatusOK, "unsubscribe", v)
+		return
+	}
 	if r.Method == http.MethodPost {
 		now := s.Clock()
 		action := r.FormValue("action")
@@ -82,7 +97,12 @@ func (s *Site) unsubscribe(w http.ResponseWriter, r *http.Request) {
 			}
 			member.Muted = muted
 		}
-		if err := s.Store.SetMemberStatus(r.Context(), member.ID, status, now); err != nil {
+		err := s.Store.SetMemberStatus(r.Context(), member.ID, status, now)
+		if errors.Is(err, dynamo.ErrSuppressed) { // suppressed since the page was read
+			s.suppressed(w, member)
+			return
+		}
+		if err != nil {
 			s.Log.Error("set member status", "member", member.ID, "error", err)
 			s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not update your subscription just now. Please try again in a minute.")
 			return
@@ -93,6 +113,15 @@ func (s *Site) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Kinds = kindChoices(v.Member)
 	s.render(w, http.StatusOK, "unsubscribe", v)
+}
+
+// suppressed answers a member's request to get email again when their address is
+// suppressed (it bounced, or they marked an email as spam): nothing changes; the
+// organizers can reactivate it.
+func (s *Site) suppressed(w http.ResponseWriter, member group.Member) {
+	s.Log.Info("suppressed member asked for email: refused", "member", member.ID)
+	s.fail(w, http.StatusConflict, "We can't email this address",
+		"Emails to this address bounced or were reported as spam, so we stopped sending to it. Only the organizers can start again: reply to an email from us, or ask them at the next meeting.")
 }
 
 type joinForm struct {
@@ -144,7 +173,7 @@ func (s *Site) join(w http.ResponseWriter, r *http.Request) {
 		}
 		s.Log.Info("join requested", "member", member.ID)
 	} else {
-		s.Log.Info("join request within the hour: no email", "member", member.ID)
+		s.Log.Info("join request: no email (one within the hour, or the address is suppressed)", "member", member.ID)
 	}
 	v.Sent = true
 	s.render(w, http.StatusOK, "join", v)
@@ -158,9 +187,14 @@ func (s *Site) confirmJoin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := view{Title: "Confirm: join " + s.GroupName, Token: token, Member: member, Active: member.Status == group.MemberActive}
+	v := view{Title: "Confirm: join " + s.GroupName, Token: token, Member: member, Active: member.Status == group.MemberActive,
+		Suppressed: member.Status == group.MemberSuppressed}
 	if r.Method == http.MethodPost {
 		m, joined, err := s.Store.ConfirmJoin(r.Context(), member.ID, s.Clock())
+		if errors.Is(err, dynamo.ErrSuppressed) {
+			s.suppressed(w, member)
+			return
+		}
 		if errors.Is(err, dynamo.ErrNotFound) {
 			s.fail(w, http.StatusNotFound, "We don't know you (any more)", "Please fill in the join form again.")
 			return

@@ -11,6 +11,7 @@ import (
 	"embed"
 	"errors"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -191,13 +192,34 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("GET /calendar.ics", s.feed)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/calendar.ics", http.StatusFound) })
-	return securityHeaders(limitBody(mux))
+	return securityHeaders(s.limitBody(mux))
 }
 
-// limitBody caps what a form may post: every form here is a few fields.
-func limitBody(next http.Handler) http.Handler {
+// MaxBody is the most a request may post: every form here is a few fields.
+const MaxBody = 16 << 10
+
+// limitBody caps what a request may post. A body over MaxBody gets 413 and a page
+// that says so before any handler runs, so nothing is recorded and no handler
+// mistakes the cut-off form for a link without its token.
+func (s *Site) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			s.Log.Info("request body too large", "path", r.URL.Path, "limit", tooBig.Limit)
+			s.fail(w, http.StatusRequestEntityTooLarge, "That was too large",
+				"What your browser sent is too large for this page: our forms are a few lines. Please go back and send the form again, or use the link from your email.")
+			return
+		case err != nil:
+			s.fail(w, http.StatusBadRequest, "That did not arrive whole", "What your browser sent was cut off. Please try again.")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
 }
@@ -227,6 +249,8 @@ type view struct {
 	Coming   bool
 	MapURL   string
 	Active   bool
+	// Suppressed: the member's address bounced or complained; no link can change it.
+	Suppressed bool
 
 	// RSVP page
 	Places      *placesView
@@ -348,13 +372,27 @@ func (s *Site) memberLink(w http.ResponseWriter, r *http.Request, action string)
 	return token, member, true
 }
 
+// meeting reads a meeting for a page. An id no meeting can have (the schedule's
+// meeting_id rule refuses it, or DynamoDB refuses it as a key) is the client's
+// mistake and gets 404 without an error log; so does a row with problems, which
+// no page shows. Only a failure to reach the table is 503.
 func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group.Meeting, bool) {
-	row, err := s.Store.ScheduleRow(r.Context(), id)
-	if errors.Is(err, dynamo.ErrNotFound) {
+	notFound := func() (group.Meeting, bool) {
 		s.fail(w, http.StatusNotFound, "Meeting not found", "We can't find this meeting any more: the organizers may have removed it.")
 		return group.Meeting{}, false
 	}
-	if err != nil {
+	if group.MeetingIDProblem(id) != "" {
+		s.Log.Info("no such meeting id", "meeting_bytes", len(id))
+		return notFound()
+	}
+	row, err := s.Store.ScheduleRow(r.Context(), id)
+	switch {
+	case errors.Is(err, dynamo.ErrNotFound):
+		return notFound()
+	case errors.Is(err, dynamo.ErrInvalid):
+		s.Log.Warn("meeting id refused by DynamoDB", "meeting", id, "error", err)
+		return notFound()
+	case err != nil:
 		s.Log.Error("read meeting", "meeting", id, "error", err)
 		s.unavailable(w)
 		return group.Meeting{}, false
@@ -362,7 +400,7 @@ func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group
 	m, problems := group.ParseMeeting(row, s.TimeZone)
 	if len(problems) > 0 {
 		s.Log.Warn("meeting row invalid", "meeting", id, "problems", len(problems))
-		s.fail(w, http.StatusServiceUnavailable, "This meeting is being updated", "The organizers are updating this meeting's details. Please try again later.")
+		s.fail(w, http.StatusNotFound, "This meeting is being updated", "The organizers are updating this meeting's details. Please try again later.")
 		return group.Meeting{}, false
 	}
 	return m, true
@@ -370,7 +408,7 @@ func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group
 
 func (s *Site) member(w http.ResponseWriter, r *http.Request, id string) (group.Member, bool) {
 	m, err := s.Store.Member(r.Context(), id)
-	if errors.Is(err, dynamo.ErrNotFound) {
+	if errors.Is(err, dynamo.ErrNotFound) || errors.Is(err, dynamo.ErrInvalid) {
 		s.fail(w, http.StatusNotFound, "We don't know you (any more)", "This link belongs to someone who is no longer on the group's list.")
 		return m, false
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -163,7 +164,8 @@ func TestLinksThatMustNotRecord(t *testing.T) {
 		{"scanner GET of pub", http.MethodGet, ada["pub"], http.StatusOK},
 		{"scanner GET of unsubscribe", http.MethodGet, ada["unsubscribe"], http.StatusOK},
 		{"no token", http.MethodPost, s.srv.URL + "/rsvp?answer=yes", http.StatusBadRequest},
-		{"truncated token", http.MethodPost, withToken("/rsvp", token[:len(token)-5]), http.StatusForbidden},
+		{"truncated token", http.MethodPost, withToken("/rsvp", token[:len(token)-5]), http.StatusBadRequest},
+		{"token cut after one signature character", http.MethodPost, withToken("/rsvp", body+"."+sig[:1]), http.StatusBadRequest},
 		{"token cut before the signature", http.MethodPost, withToken("/rsvp", body), http.StatusBadRequest},
 		{"flipped signature character", http.MethodPost, withToken("/rsvp", body+"."+flip(sig)), http.StatusForbidden},
 		{"ken's signature on ada's claims", http.MethodPost, withToken("/rsvp", body+"."+kenSig), http.StatusForbidden},
@@ -677,5 +679,200 @@ func TestLambdaLinksUseFunctionURL(t *testing.T) {
 	}
 	if !strings.Contains(inbox[0].Body.Text, "https://"+domain+"/join/confirm?t=") || strings.Contains(inbox[0].Body.Text, "evil.example") {
 		t.Fatalf("the confirmation's links do not use the function URL:\n%s", inbox[0].Body.Text)
+	}
+}
+
+// logBuffer collects a site's log lines (JSON), for tests that read them.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (s *site) captureLog() *logBuffer {
+	l := &logBuffer{}
+	s.Site.Log = slog.New(slog.NewJSONHandler(l, nil))
+	return l
+}
+
+// TestMeetingPageClientMistakes: a meeting id no meeting can have (too long for
+// DynamoDB's key, or refused by the schedule's rule) is the client's mistake: 404,
+// no ERROR log, never the whole id in the log. A row with problems is not an
+// outage either.
+func TestMeetingPageClientMistakes(t *testing.T) {
+	s := newSite(t)
+	s.PutMeeting(t, meetingFields("fine"))
+	if err := s.Store.PutScheduleRow(ctx, apptest.Row(map[string]string{"meeting_id": "broken", "title": "No start, no venue"})); err != nil {
+		t.Fatal(err)
+	}
+	log := s.captureLog()
+	long := strings.Repeat("a", 2049)
+	tests := []struct {
+		name, id string
+		want     int
+	}{
+		{"2,049 characters", long, http.StatusNotFound},
+		{"65 characters", strings.Repeat("b", 65), http.StatusNotFound},
+		{"a character ids cannot hold", "bad%22quote", http.StatusNotFound},
+		{"no such meeting", "2031-01-01", http.StatusNotFound},
+		{"a row with problems", "broken", http.StatusNotFound},
+		{"a meeting", "fine", http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := s.do(t, http.MethodGet, s.srv.URL+"/m/"+tt.id, nil)
+			if p.Status != tt.want {
+				t.Fatalf("GET /m/%.20s...: %d, want %d:\n%s", tt.id, p.Status, tt.want, p.Body)
+			}
+		})
+	}
+	if l := log.String(); strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, long[:100]) {
+		t.Fatalf("client mistakes logged as errors, or a whole id logged:\n%.2000s", l)
+	}
+}
+
+// TestOversizedPost: a POST body far beyond any form's (1 MB) gets 413 and a page
+// that says so, not the "some mail programs split long links" page; nothing is
+// recorded.
+func TestOversizedPost(t *testing.T) {
+	s := newSite(t)
+	ms := s.AddMembers(t, "ada")
+	m := s.PutMeeting(t, meetingFields("big"))
+	rsvp, _ := s.links(m, ms["ada"])
+	big := url.Values{"answer": {"yes"}, "padding": {strings.Repeat("x", 1<<20)}}
+	for _, link := range []string{rsvp(group.Yes), s.srv.URL + "/join"} {
+		p := s.do(t, http.MethodPost, link, big)
+		if p.Status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("POST %s with 1 MB: %d, want 413:\n%s", link, p.Status, p.Body)
+		}
+		p.mustContain(t, "too large", "Nothing was recorded")
+		if strings.Contains(p.Body, "split long links") {
+			t.Fatalf("a 1 MB POST was told its link was split:\n%s", p.Body)
+		}
+	}
+	if _, err := s.Store.RSVP(ctx, m.ID, ms["ada"].ID); !errors.Is(err, dynamo.ErrNotFound) {
+		t.Fatalf("a 1 MB POST recorded an RSVP (err %v)", err)
+	}
+	// A form of ordinary size still works.
+	if p := s.do(t, http.MethodPost, rsvp(group.Yes), url.Values{"answer": {"yes"}}); p.Status != http.StatusOK {
+		t.Fatalf("ordinary POST: %d", p.Status)
+	}
+}
+
+// TestSuppressedStaysSuppressed: an address suppressed after a bounce or a
+// complaint cannot be made active by a link or by /join: the join form shows the
+// same page and sends nothing, the confirmation and unsubscribe links change
+// nothing. Only an organizer can (`afterparty members reactivate`).
+func TestSuppressedStaysSuppressed(t *testing.T) {
+	s := newSite(t)
+	now := time.Now()
+	s.Site.Clock = func() time.Time { return now }
+	ms := s.AddMembers(t, "ada")
+	m := s.PutMeeting(t, meetingFields("suppressed"))
+	_, ada := s.links(m, ms["ada"])
+	nina := s.Email("nina")
+	s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Nina"}, "email": {nina}}).mustContain(t, "Check your inbox")
+	confirm := s.emailLink(t, nina, "Confirm", "/join/confirm")
+	for _, id := range []string{ms["ada"].ID, group.MemberID(nina)} {
+		if err := s.Store.Suppress(ctx, id, "hard bounce", now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stillSuppressed := func(t *testing.T) {
+		t.Helper()
+		for _, id := range []string{ms["ada"].ID, group.MemberID(nina)} {
+			if mem, err := s.Store.Member(ctx, id); err != nil || mem.Status != group.MemberSuppressed {
+				t.Fatalf("member %s: %+v, %v; want suppressed", id, mem, err)
+			}
+		}
+	}
+	now = now.Add(2 * time.Hour) // past the one-confirmation-an-hour limit
+	t.Run("join form", func(t *testing.T) {
+		for _, addr := range []string{nina, s.Email("ada")} {
+			s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Someone"}, "email": {addr}}).mustContain(t, "Check your inbox")
+		}
+		if n := s.count(t, nina, "Confirm"); n != 1 {
+			t.Fatalf("%d confirmations to a suppressed address, want only the one before", n)
+		}
+		if n := s.count(t, s.Email("ada"), "Confirm"); n != 0 {
+			t.Fatalf("a confirmation went to suppressed ada")
+		}
+		stillSuppressed(t)
+	})
+	t.Run("join confirmation link", func(t *testing.T) {
+		s.do(t, http.MethodGet, confirm, nil).mustContain(t, "stopped sending")
+		if p := s.do(t, http.MethodPost, confirm, nil); p.Status != http.StatusConflict {
+			t.Fatalf("confirm: %d, want 409:\n%s", p.Status, p.Body)
+		}
+		if n := s.count(t, nina, "Welcome"); n != 0 {
+			t.Fatal("a suppressed address got a welcome")
+		}
+		stillSuppressed(t)
+	})
+	t.Run("unsubscribe link", func(t *testing.T) {
+		p := s.do(t, http.MethodGet, ada["unsubscribe"], nil)
+		p.mustContain(t, "stopped sending", "Only the organizers")
+		if strings.Contains(p.Body, "Subscribe me again") {
+			t.Fatal("the page offers a suppressed member to subscribe again")
+		}
+		for _, form := range []url.Values{{"action": {"resubscribe"}}, {"action": {"preferences"}, "keep": {"invitation"}}} {
+			if p := s.do(t, http.MethodPost, ada["unsubscribe"], form); p.Status != http.StatusConflict {
+				t.Fatalf("%v: %d, want 409:\n%s", form, p.Status, p.Body)
+			}
+		}
+		if p := s.do(t, http.MethodPost, ada["unsubscribe"], url.Values{"List-Unsubscribe": {"One-Click"}}); p.Status != http.StatusOK {
+			t.Fatalf("one-click: %d", p.Status)
+		}
+		stillSuppressed(t)
+	})
+	if _, err := s.Runner.Run(ctx, group.Invitation, m.Start.AddDate(0, 0, -14)); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count(t, s.Email("ada"), "invited"); n != 0 {
+		t.Fatal("suppressed ada was invited")
+	}
+}
+
+// TestJoinKeepsTheConfirmedName: the name recorded is the one sent with the
+// request whose confirmation is pressed, not the first name anyone gave for the
+// address; the confirmation page says which name it will record.
+func TestJoinKeepsTheConfirmedName(t *testing.T) {
+	s := newSite(t)
+	now := time.Now()
+	s.Site.Clock = func() time.Time { return now }
+	addr := s.Email("nina")
+	s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Stinky McStinkface"}, "email": {addr}}).mustContain(t, "Check your inbox")
+	now = now.Add(61 * time.Minute)
+	s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Nina Real"}, "email": {addr}}).mustContain(t, "Check your inbox")
+	confirm := s.emailLink(t, addr, "Confirm", "/join/confirm")
+	s.do(t, http.MethodGet, confirm, nil).mustContain(t, "Nina Real")
+	s.do(t, http.MethodPost, confirm, nil).mustContain(t, "Welcome, Nina!")
+	if m, err := s.Store.Member(ctx, group.MemberID(addr)); err != nil || m.Name != "Nina Real" {
+		t.Fatalf("after confirming: %+v %v; want the name Nina Real", m, err)
+	}
+	// An existing member renamed by a stranger's request only if they confirm it.
+	ada := s.AddMembers(t, "ada")["ada"]
+	s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Not Ada"}, "email": {s.Email("ada")}})
+	if m, _ := s.Store.Member(ctx, ada.ID); m.Name != ada.Name {
+		t.Fatalf("a join request renamed %q to %q before any confirmation", ada.Name, m.Name)
+	}
+	// An organizer's rename (`members rename`) wins over a request pending then.
+	if err := s.Store.Rename(ctx, ada.ID, "Ada Lovelace", now); err != nil {
+		t.Fatal(err)
+	}
+	s.do(t, http.MethodPost, s.emailLink(t, s.Email("ada"), "Confirm", "/join/confirm"), nil)
+	if m, _ := s.Store.Member(ctx, ada.ID); m.Name != "Ada Lovelace" {
+		t.Fatalf("confirming a request made before the rename set the name %q", m.Name)
 	}
 }
