@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,24 +20,6 @@ import (
 	"github.com/afterparty/afterparty/infra/localstack"
 	"github.com/afterparty/afterparty/infra/strict"
 )
-
-var (
-	sesStackOnce sync.Once
-	sesStack     *localstack.Stack
-	sesStackErr  error
-)
-
-// emulator is one real SES emulator for this file's tests (started on first use;
-// it dies with the test binary). No TestMain: the package's other test files may
-// want their own.
-func emulator(t *testing.T) *localstack.Stack {
-	t.Helper()
-	sesStackOnce.Do(func() { sesStack, sesStackErr = localstack.Start() })
-	if sesStackErr != nil {
-		t.Fatal(sesStackErr)
-	}
-	return sesStack
-}
 
 const (
 	from     = "Rose City Gophers <organizers@afterparty.example>"
@@ -54,30 +34,26 @@ type sesRig struct {
 	stack  *localstack.Stack
 }
 
-// newSESRig puts a strict layer verifying afterparty.example, with configuration
-// set "afterparty", in front of the emulator; its client signs as "invitations".
+// newSESRig is the local stack's own SES layer (it has verified
+// afterparty.example), with configuration set "afterparty" added; its client signs
+// as "invitations". What the test switches on the layer is healed when it ends.
 func newSESRig(t *testing.T) *sesRig {
 	t.Helper()
-	stack := emulator(t)
-	rec := strict.NewRecorder()
-	layer, err := strict.NewSES(stack.SESURL, strict.SESOptions{
-		Identities:        []string{"afterparty.example"},
-		ConfigurationSets: []string{"afterparty"},
-		Recorder:          rec,
+	stack := localstack.Get(t)
+	layer := stack.SESLayer
+	layer.AddConfigurationSet("afterparty")
+	t.Cleanup(func() {
+		layer.SetAccountError("")
+		layer.SetSandbox(false)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(layer)
-	t.Cleanup(srv.Close)
 	client := sesv2.NewFromConfig(aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("invitations", "local", ""),
 	}, func(o *sesv2.Options) {
-		o.BaseEndpoint = aws.String(srv.URL)
+		o.BaseEndpoint = aws.String(stack.SESURL)
 		o.RetryMaxAttempts = 1
 	})
-	return &sesRig{layer: layer, url: srv.URL, client: client, rec: rec, stack: stack}
+	return &sesRig{layer: layer, url: stack.SESURL, client: client, rec: stack.Recorder, stack: stack}
 }
 
 func simple(to ...string) *sesv2.SendEmailInput {
