@@ -2,14 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/afterparty/afterparty/infra/localstack"
+	"github.com/afterparty/afterparty/shared/group"
+	"github.com/afterparty/afterparty/shared/setup"
 )
 
 func TestMain(m *testing.M) { os.Exit(localstack.Run(m)) }
@@ -49,6 +54,21 @@ func (c cli) run(t *testing.T, args ...string) (stdout, stderr string, ok bool) 
 		}
 	}
 	return o.String(), e.String(), err == nil
+}
+
+// app is the application the CLI builds from c.env, for a test to record what only
+// members' clicks make (answers, places).
+func (c cli) app(t *testing.T) *setup.App {
+	t.Helper()
+	for _, kv := range c.env[len(os.Environ()):] {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v) // the SDK reads the process environment
+	}
+	a, err := setup.New(context.Background(), nil, true, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 func (c cli) file(t *testing.T, name, content string) string {
@@ -176,4 +196,47 @@ func lineWith(out, s string) string {
 		}
 	}
 	return ""
+}
+
+// TestRSVPsGuestsAreThePlacesHeld proves rsvps shows the guests a member holds
+// places for, not the ones that did not fit, in the table and the CSV alike, so
+// the rows add up to the totals.
+func TestRSVPsGuestsAreThePlacesHeld(t *testing.T) {
+	c := newCLI(t)
+	mustRun(t, c, "schedule", "apply", c.file(t, "s.yaml", `meetings:
+  - meeting_id: 2031-05-08
+    title: Small room
+    starts_at: 2031-05-08T18:30
+    venue: The Hall
+    capacity: 3
+    guests_max: 2
+`))
+	mustRun(t, c, "members", "import", c.file(t, "m.csv", "email,name\nada@guests.example,Ada\ngrace@guests.example,Grace\n"))
+	a := c.app(t)
+	ctx, now := context.Background(), time.Date(2031, 4, 30, 12, 0, 0, 0, time.UTC)
+	for _, step := range []struct {
+		who    string
+		guests int
+	}{{"ada@guests.example", 0}, {"grace@guests.example", 1}, {"grace@guests.example", 2}} {
+		if _, err := a.Store.Answer(ctx, "2031-05-08", group.MemberID(step.who), group.Yes, step.guests, 3, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := mustRun(t, c, "rsvps", "2031-05-08", "--csv")
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs[1:] {
+		if r[0] == "grace@guests.example" && (r[3] != "going" || r[4] != "1") {
+			t.Errorf("grace holds 2 places (1 guest; the 2nd did not fit), csv row %v", r)
+		}
+	}
+	table := mustRun(t, c, "rsvps", "2031-05-08")
+	if l := lineContaining(table, "grace@guests.example"); !strings.Contains(l, "going  1 ") {
+		t.Errorf("table row %q", l)
+	}
+	if !strings.Contains(table, "places taken 3 (incl. 1 guests)") {
+		t.Errorf("totals:\n%s", table)
+	}
 }
