@@ -109,6 +109,14 @@ func TestScheduleValidateNamesEveryProblem(t *testing.T) {
   - meeting_id: feb
     title: twice
     starts_at: 2031-02-11T18:30
+  - meeting_id: mar
+    title: "two\nlines"
+    starts_at: 2031-03-11T18:30
+    venue: "<b>Hall</b>"
+  - meeting_id: apr
+    title: "<i>Go</i>"
+    starts_at: 2031-04-11T18:30
+    venue: The Hall
 `)
 	_, stderr, ok := c.run(t, "schedule", "validate", bad)
 	if ok {
@@ -117,6 +125,18 @@ func TestScheduleValidateNamesEveryProblem(t *testing.T) {
 	for _, want := range []string{"jan: title: is required", "jan: starts_at:", "jan: capacity:", "jan: time_zone:", "feb: ends_at:", "feb: pub_name:", "feb: meeting_id: is used by more than one"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, stderr)
+		}
+	}
+	// One problem per cause: a title refused for its line break or HTML is not
+	// also "required".
+	for _, want := range []string{"mar: title: contains a line break", "mar: venue: contains HTML", "apr: title: contains HTML"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, stderr)
+		}
+	}
+	for _, notWanted := range []string{"mar: title: is required", "mar: venue: is required", "apr: title: is required"} {
+		if strings.Contains(stderr, notWanted) {
+			t.Errorf("validate reports %q next to the real problem:\n%s", notWanted, stderr)
 		}
 	}
 	// apply refuses the same file and writes nothing.

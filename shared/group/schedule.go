@@ -115,7 +115,11 @@ var longFields = map[string]bool{FieldSpeakerIntro: true, FieldTopic: true, Fiel
 func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 	id := strings.TrimSpace(r[FieldMeetingID].Text)
 	var ps Problems
+	// reported is every field with a problem already: "is required" is not added
+	// to a field that was given but refused (one problem per cause).
+	reported := map[string]bool{}
 	bad := func(field, format string, args ...any) {
+		reported[field] = true
 		ps = append(ps, Problem{MeetingID: id, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 
@@ -201,7 +205,7 @@ func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 		bad(FieldMeetingID, "must be at most 64 characters with no spaces, control characters or any of / # ? & %% \\ \" ' < >")
 	}
 	m.Title = text(FieldTitle)
-	if m.Title == "" && r[FieldTitle].Type != "other" {
+	if m.Title == "" && !reported[FieldTitle] {
 		bad(FieldTitle, "is required")
 	}
 
@@ -251,7 +255,7 @@ func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 
 	m.Venue = text(FieldVenue)
 	// A venue that was given but refused (HTML, a line break...) has its own problem.
-	if m.Venue == "" && strings.TrimSpace(r[FieldVenue].Text) == "" && r[FieldVenue].Type != "other" && strings.ToLower(strings.TrimSpace(r[FieldStatus].Text)) != StatusCancelled {
+	if m.Venue == "" && !reported[FieldVenue] && strings.ToLower(strings.TrimSpace(r[FieldStatus].Text)) != StatusCancelled {
 		bad(FieldVenue, "is required: members need to know where to go")
 	}
 	m.VenueAddress = text(FieldVenueAddress)
