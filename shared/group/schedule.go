@@ -313,8 +313,15 @@ var htmlRef = regexp.MustCompile(`&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A
 // backwards.
 func invisible(c rune) bool {
 	return c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
-		(c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
+		(c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
+		c == 0x200e || c == 0x200f || c == 0x061c // LRM, RLM, ALM
 }
+
+// Unprintable reports a character that has no place in one line of text a person
+// reads, such as a name: a C0 or C1 control (ESC included), DEL, a line or paragraph
+// separator, or a bidirectional control (which makes text read otherwise than it is
+// stored).
+func Unprintable(c rune) bool { return c < 0x20 || invisible(c) }
 
 // PastStart reports a meeting that starts before now. ParseMeeting does not check
 // it, because a schedule kept in git keeps its history: a past meeting already in
