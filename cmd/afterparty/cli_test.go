@@ -260,3 +260,21 @@ func TestRSVPsGuestsAreThePlacesHeld(t *testing.T) {
 		t.Errorf("totals:\n%s", table)
 	}
 }
+
+// TestEnvFollowsTheLocalPorts proves `afterparty env` points at the ports
+// infra/stack.sh was started on (AFTERPARTY_LOCAL_*_PORT), and refuses a port
+// that is not one.
+func TestEnvFollowsTheLocalPorts(t *testing.T) {
+	c := newCLI(t)
+	c.env = append(c.env, "AFTERPARTY_LOCAL_DYNAMODB_PORT=18000", "AFTERPARTY_LOCAL_SES_PORT=18005")
+	out := mustRun(t, c, "env")
+	for _, want := range []string{"export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:18000\n", "export AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:18005\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("env lacks %q:\n%s", want, out)
+		}
+	}
+	c.env = append(c.env, "AFTERPARTY_LOCAL_SES_PORT=ses")
+	if _, errOut, ok := c.run(t, "env"); ok || !strings.Contains(errOut, "AFTERPARTY_LOCAL_SES_PORT") {
+		t.Errorf("a port that is not a number: ok=%v %s", ok, errOut)
+	}
+}

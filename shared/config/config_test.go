@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -50,9 +51,31 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range append(append([]Var{}, Vars...), LocalAWS[:2]...) {
+	for _, v := range append(append(append([]Var{}, Vars...), LocalAWS[:2]...), LocalPorts...) {
 		if !strings.Contains(string(readme), "`"+v.Name+"`") {
 			t.Errorf("README.md does not document %s", v.Name)
 		}
+	}
+}
+
+// The CLI's local endpoints follow the ports infra/stack.sh honours, unless the
+// SDK's own endpoint variables say otherwise.
+func TestLocalEndpointsFollowThePorts(t *testing.T) {
+	env := map[string]string{"AFTERPARTY_LOCAL_DYNAMODB_PORT": "18000", "AFTERPARTY_LOCAL_SES_PORT": "18005"}
+	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	_, ep, err := AWS(context.Background(), getenv, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.DynamoDB != "http://127.0.0.1:18000" || ep.SESv2 != "http://127.0.0.1:18005" {
+		t.Errorf("endpoints %+v, want the ports 18000 and 18005", ep)
+	}
+	env["AWS_ENDPOINT_URL_DYNAMODB"] = "http://127.0.0.1:9999"
+	if _, ep, _ = AWS(context.Background(), getenv, true); ep.DynamoDB != "http://127.0.0.1:9999" {
+		t.Errorf("AWS_ENDPOINT_URL_DYNAMODB given, endpoint %s", ep.DynamoDB)
+	}
+	env["AFTERPARTY_LOCAL_DYNAMODB_PORT"] = "80000"
+	if _, _, err := AWS(context.Background(), getenv, true); err == nil || !strings.Contains(err.Error(), "AFTERPARTY_LOCAL_DYNAMODB_PORT") {
+		t.Errorf("port 80000: %v", err)
 	}
 }
