@@ -110,8 +110,21 @@ func statusCmd() *cobra.Command {
 				return err
 			}
 			ids := make([]string, 0, len(rows))
+			zones := map[string]*time.Location{} // each meeting's times in its own zone, as plan shows them
 			for _, r := range rows {
+				m, _ := group.ParseMeeting(r, a.Config.TimeZone)
 				ids = append(ids, r[group.FieldMeetingID].Text)
+				zones[r[group.FieldMeetingID].Text] = m.Location
+			}
+			when := func(id string, t time.Time) string {
+				if t.IsZero() {
+					return "-"
+				}
+				loc := zones[id]
+				if loc == nil {
+					loc = time.UTC
+				}
+				return t.In(loc).Format("2006-01-02 15:04 MST")
 			}
 			sort.Strings(ids)
 			out := cmd.OutOrStdout()
@@ -138,9 +151,9 @@ func statusCmd() *cobra.Command {
 						state += "; last error: " + c.LastError
 					}
 					fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", id, c.Kind(), counts[dynamo.SendSent], counts[dynamo.SendClaimed], counts[dynamo.SendFailed],
-						c.StartedAt.In(time.Local).Format("2006-01-02 15:04"), c.LastRunAt.In(time.Local).Format("2006-01-02 15:04"), state)
+						when(id, c.StartedAt), when(id, c.LastRunAt), state)
 					for _, f := range failed {
-						latest = append(latest, fmt.Sprintf("  %s %s member %s at %s: %s", id, c.Kind(), f.Member(), f.SentAt.Format(time.RFC3339), f.Error))
+						latest = append(latest, fmt.Sprintf("  %s %s member %s at %s: %s", id, c.Kind(), f.Member(), when(id, f.SentAt), f.Error))
 					}
 				}
 			}
