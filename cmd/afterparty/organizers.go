@@ -143,17 +143,11 @@ func statusCmd() *cobra.Command {
 					if err != nil {
 						return err
 					}
-					state := "swept to the end; a later due run adds newcomers"
-					if c.Cursor != "" {
-						state = "mid-sweep: the next run resumes it"
-					}
-					if c.LastError != "" {
-						state += "; last error: " + c.LastError
-					}
+					state := campaignState(c)
 					fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", id, c.Kind(), counts[dynamo.SendSent], counts[dynamo.SendClaimed], counts[dynamo.SendFailed],
 						when(id, c.StartedAt), when(id, c.LastRunAt), state)
 					for _, f := range failed {
-						latest = append(latest, fmt.Sprintf("  %s %s member %s at %s: %s", id, c.Kind(), f.Member(), when(id, f.SentAt), f.Error))
+						latest = append(latest, fmt.Sprintf("  %s %s member %s at %s: %s", id, c.Kind(), f.Member(), when(id, f.SentAt), oneLine(f.Error)))
 					}
 				}
 			}
@@ -173,6 +167,42 @@ func statusCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&errorsShown, "errors", 5, "how many of each campaign's latest failed sends to show")
 	return cmd
+}
+
+// campaignState says how a campaign's latest run stands, on one line.
+func campaignState(c dynamo.Campaign) string {
+	resume := "the next run resumes it from the start"
+	if c.Cursor != "" {
+		resume = "the next run resumes it from its checkpoint"
+	}
+	switch c.RunState {
+	case dynamo.RunRunning:
+		return "not finished: running now, or stopped before saving a checkpoint (killed?); " + resume
+	case dynamo.RunStopped:
+		return "stopped: " + oneLine(c.LastError) + "; " + resume
+	case dynamo.RunSwept:
+		return "swept to the end; a later due run adds newcomers"
+	}
+	// Written before run states were recorded.
+	state := "swept to the end; a later due run adds newcomers"
+	if c.Cursor != "" {
+		state = "mid-sweep: the next run resumes it"
+	}
+	if c.LastError != "" {
+		state += "; last error: " + oneLine(c.LastError)
+	}
+	return state
+}
+
+// oneLine puts an error message on one line of a table: line breaks, tabs and
+// other control characters become single spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.Map(func(c rune) rune {
+		if group.Unprintable(c) {
+			return ' '
+		}
+		return c
+	}, s)), " ")
 }
 
 var errProblems = errors.New("the schedule has problems")
