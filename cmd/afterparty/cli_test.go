@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -276,5 +280,30 @@ func TestEnvFollowsTheLocalPorts(t *testing.T) {
 	c.env = append(c.env, "AFTERPARTY_LOCAL_SES_PORT=ses")
 	if _, errOut, ok := c.run(t, "env"); ok || !strings.Contains(errOut, "AFTERPARTY_LOCAL_SES_PORT") {
 		t.Errorf("a port that is not a number: ok=%v %s", ok, errOut)
+	}
+}
+
+// TestNoSDKBodyWarnings proves a command prints no "failed to discard remaining
+// HTTP response body" warnings from the SDK: an answer whose connection closes
+// after its JSON (as when SES or DynamoDB drop it) is already fully handled.
+func TestNoSDKBodyWarnings(t *testing.T) {
+	c := newCLI(t)
+	short := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		// A complete JSON answer, then the connection closes before the promised length.
+		fmt.Fprint(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: 100\r\n\r\n{\"Items\":[],\"Count\":0}")
+		buf.Flush()
+	}))
+	defer short.Close()
+	c.env = append(c.env, "AWS_ENDPOINT_URL_DYNAMODB="+short.URL)
+	_, errOut, _ := c.run(t, "schedule", "list")
+	if strings.Contains(errOut, "failed to discard") {
+		t.Errorf("the SDK's body warning reached stderr:\n%s", errOut)
 	}
 }

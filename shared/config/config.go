@@ -235,6 +235,7 @@ func AWS(ctx context.Context, getenv Getenv, local bool, opts ...func(*awsconfig
 			opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
 		}
 	}
+	opts = append([]func(*awsconfig.LoadOptions) error{awsconfig.WithLogger(SDKLogger())}, opts...)
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return cfg, ep, fmt.Errorf("load AWS configuration: %w", err)

@@ -2,10 +2,13 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/smithy-go/logging"
 )
 
 func TestDefaultsFitTheLocalStack(t *testing.T) {
@@ -77,5 +80,27 @@ func TestLocalEndpointsFollowThePorts(t *testing.T) {
 	env["AFTERPARTY_LOCAL_DYNAMODB_PORT"] = "80000"
 	if _, _, err := AWS(context.Background(), getenv, true); err == nil || !strings.Contains(err.Error(), "AFTERPARTY_LOCAL_DYNAMODB_PORT") {
 		t.Errorf("port 80000: %v", err)
+	}
+}
+
+// The AWS clients' logger drops smithy-go's connection-reuse warnings and keeps
+// every other message.
+func TestSDKLoggerDropsBodyWarnings(t *testing.T) {
+	var got []string
+	l := sdkLogger{next: logging.LoggerFunc(func(_ logging.Classification, format string, v ...any) {
+		got = append(got, fmt.Sprintf(format, v...))
+	})}
+	l.Logf(logging.Warn, "failed to discard remaining HTTP response body, this may affect connection reuse: %v", "unexpected EOF")
+	l.Logf(logging.Warn, "failed to close HTTP response body, this may affect connection reuse: %v", "checksum")
+	l.Logf(logging.Warn, "falling back to IMDSv1: %v", "403")
+	if len(got) != 1 || !strings.Contains(got[0], "IMDSv1") {
+		t.Errorf("logged %q, want only the IMDS warning", got)
+	}
+	cfg, _, err := AWS(context.Background(), func(string) (string, bool) { return "", false }, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cfg.Logger.(sdkLogger); !ok {
+		t.Errorf("the AWS configuration logs with %T", cfg.Logger)
 	}
 }
