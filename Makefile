@@ -22,7 +22,7 @@ NPM_STAMP := infra/local/node_modules/.installed
 RACE ?= -race
 GO_FILES = $(shell git ls-files --cached --others --exclude-standard '*.go')
 
-.PHONY: help deps build stack stop run test vet fmt fmt-check bench clean distclean \
+.PHONY: help deps build stack stop run test vet fmt fmt-check tidy-check bench clean distclean \
 	build-InvitationsFunction build-RemindersFunction build-TeasersFunction build-PubFunction build-WebFunction \
 	build-DigestFunction build-FeedbackFunction
 
@@ -79,7 +79,7 @@ run: deps ## the whole system locally: the stack, demo data, web on :8080, fast 
 	infra/stack.sh start; \
 	$(GO) run ./cmd/afterparty demo
 
-test: deps fmt-check vet ## every test (starts and stops its own emulators)
+test: deps fmt-check tidy-check vet ## every test (starts and stops its own emulators)
 	$(GO) test -count=1 $(RACE) ./...
 
 vet: ## go vet
@@ -91,6 +91,9 @@ fmt: ## gofmt every Go file
 fmt-check: ## fail if a Go file is not gofmt-ed
 	@files="$$(gofmt -l $(GO_FILES))"; \
 	if [[ -n "$$files" ]]; then echo "not gofmt-ed (run make fmt):"; echo "$$files"; exit 1; fi
+
+tidy-check: ## fail if `go mod tidy` would change go.mod or go.sum (prints the diff)
+	@if ! $(GO) mod tidy -diff; then echo "go.mod/go.sum are not tidy (run go mod tidy)"; exit 1; fi
 
 bench: deps ## benchmarks against the local stack, printed as one table (also in .local/bench.txt)
 	mkdir -p .local

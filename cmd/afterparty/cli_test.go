@@ -2,15 +2,24 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/afterparty/afterparty/infra/localstack"
 	"github.com/afterparty/afterparty/shared/dynamo"
+	"github.com/afterparty/afterparty/shared/group"
+	"github.com/afterparty/afterparty/shared/setup"
 )
 
 func TestMain(m *testing.M) { os.Exit(localstack.Run(m)) }
@@ -52,6 +61,21 @@ func (c cli) run(t *testing.T, args ...string) (stdout, stderr string, ok bool) 
 		}
 	}
 	return o.String(), e.String(), err == nil
+}
+
+// app is the application the CLI builds from c.env, for a test to record what only
+// members' clicks make (answers, places).
+func (c cli) app(t *testing.T) *setup.App {
+	t.Helper()
+	for _, kv := range c.env[len(os.Environ()):] {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v) // the SDK reads the process environment
+	}
+	a, err := setup.New(context.Background(), nil, true, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 func (c cli) file(t *testing.T, name, content string) string {
@@ -96,6 +120,14 @@ func TestScheduleValidateNamesEveryProblem(t *testing.T) {
     title: Some day
     starts_at: 9999-12-30T18:00
     venue: The Hall
+  - meeting_id: mar
+    title: "two\nlines"
+    starts_at: 2031-03-11T18:30
+    venue: "<b>Hall</b>"
+  - meeting_id: apr
+    title: "<i>Go</i>"
+    starts_at: 2031-04-11T18:30
+    venue: The Hall
 `)
 	_, stderr, ok := c.run(t, "schedule", "validate", bad)
 	if ok {
@@ -104,6 +136,18 @@ func TestScheduleValidateNamesEveryProblem(t *testing.T) {
 	for _, want := range []string{"jan: title: is required", "jan: starts_at:", "jan: capacity:", "jan: time_zone:", "feb: ends_at:", "feb: pub_name:", "feb: meeting_id: is used by more than one", "typo: starts_at: 9999-12-30T18:00 GMT is more than 5 years ahead"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, stderr)
+		}
+	}
+	// One problem per cause: a title refused for its line break or HTML is not
+	// also "required".
+	for _, want := range []string{"mar: title: contains a line break", "mar: venue: contains HTML", "apr: title: contains HTML"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, stderr)
+		}
+	}
+	for _, notWanted := range []string{"mar: title: is required", "mar: venue: is required", "apr: title: is required"} {
+		if strings.Contains(stderr, notWanted) {
+			t.Errorf("validate reports %q next to the real problem:\n%s", notWanted, stderr)
 		}
 	}
 	// apply refuses the same file and writes nothing.
@@ -183,4 +227,90 @@ func lineWith(out, s string) string {
 		}
 	}
 	return ""
+}
+
+// TestRSVPsGuestsAreThePlacesHeld proves rsvps shows the guests a member holds
+// places for, not the ones that did not fit, in the table and the CSV alike, so
+// the rows add up to the totals.
+func TestRSVPsGuestsAreThePlacesHeld(t *testing.T) {
+	c := newCLI(t)
+	mustRun(t, c, "schedule", "apply", c.file(t, "s.yaml", `meetings:
+  - meeting_id: 2031-05-08
+    title: Small room
+    starts_at: 2031-05-08T18:30
+    venue: The Hall
+    capacity: 3
+    guests_max: 2
+`))
+	mustRun(t, c, "members", "import", c.file(t, "m.csv", "email,name\nada@guests.example,Ada\ngrace@guests.example,Grace\n"))
+	a := c.app(t)
+	ctx, now := context.Background(), time.Date(2031, 4, 30, 12, 0, 0, 0, time.UTC)
+	for _, step := range []struct {
+		who    string
+		guests int
+	}{{"ada@guests.example", 0}, {"grace@guests.example", 1}, {"grace@guests.example", 2}} {
+		if _, err := a.Store.Answer(ctx, "2031-05-08", group.MemberID(step.who), group.Yes, step.guests, 3, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := mustRun(t, c, "rsvps", "2031-05-08", "--csv")
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs[1:] {
+		if r[0] == "grace@guests.example" && (r[3] != "going" || r[4] != "1") {
+			t.Errorf("grace holds 2 places (1 guest; the 2nd did not fit), csv row %v", r)
+		}
+	}
+	table := mustRun(t, c, "rsvps", "2031-05-08")
+	if l := lineContaining(table, "grace@guests.example"); !strings.Contains(l, "going  1 ") {
+		t.Errorf("table row %q", l)
+	}
+	if !strings.Contains(table, "places taken 3 (incl. 1 guests)") {
+		t.Errorf("totals:\n%s", table)
+	}
+}
+
+// TestEnvFollowsTheLocalPorts proves `afterparty env` points at the ports
+// infra/stack.sh was started on (AFTERPARTY_LOCAL_*_PORT), and refuses a port
+// that is not one.
+func TestEnvFollowsTheLocalPorts(t *testing.T) {
+	c := newCLI(t)
+	c.env = append(c.env, "AFTERPARTY_LOCAL_DYNAMODB_PORT=18000", "AFTERPARTY_LOCAL_SES_PORT=18005")
+	out := mustRun(t, c, "env")
+	for _, want := range []string{"export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:18000\n", "export AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:18005\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("env lacks %q:\n%s", want, out)
+		}
+	}
+	c.env = append(c.env, "AFTERPARTY_LOCAL_SES_PORT=ses")
+	if _, errOut, ok := c.run(t, "env"); ok || !strings.Contains(errOut, "AFTERPARTY_LOCAL_SES_PORT") {
+		t.Errorf("a port that is not a number: ok=%v %s", ok, errOut)
+	}
+}
+
+// TestNoSDKBodyWarnings proves a command prints no "failed to discard remaining
+// HTTP response body" warnings from the SDK: an answer whose connection closes
+// after its JSON (as when SES or DynamoDB drop it) is already fully handled.
+func TestNoSDKBodyWarnings(t *testing.T) {
+	c := newCLI(t)
+	short := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		// A complete JSON answer, then the connection closes before the promised length.
+		fmt.Fprint(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: 100\r\n\r\n{\"Items\":[],\"Count\":0}")
+		buf.Flush()
+	}))
+	defer short.Close()
+	c.env = append(c.env, "AWS_ENDPOINT_URL_DYNAMODB="+short.URL)
+	_, errOut, _ := c.run(t, "schedule", "list")
+	if strings.Contains(errOut, "failed to discard") {
+		t.Errorf("the SDK's body warning reached stderr:\n%s", errOut)
+	}
 }

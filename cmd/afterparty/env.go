@@ -14,9 +14,13 @@ func envCmd() *cobra.Command {
 		Short: "Print the export lines that point afterparty and the AWS SDK at the local stack",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			local, err := config.Local(nil) // the ports infra/stack.sh was started on
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintln(out, "# afterparty's local stack (make stack); use: eval \"$(afterparty env)\"")
-			for _, v := range append(append([]config.Var{}, config.LocalAWS...), config.Vars...) {
+			for _, v := range append(local, config.Vars...) {
 				if v.Default == "" {
 					continue
 				}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -39,6 +41,9 @@ func membersCmd() *cobra.Command {
 				var problems []LineProblem
 				for _, p := range notes {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s:%s\n", args[0], p)
+					if p.File {
+						return fmt.Errorf("%s: nothing imported: %s", args[0], p.Message)
+					}
 					if !p.Duplicate {
 						problems = append(problems, p)
 					}
@@ -176,21 +181,28 @@ func renameCmd() *cobra.Command {
 }
 
 // LineProblem is a CSV line that was not imported.
+// LineProblem is a CSV line that was not imported, or a problem of the whole file.
 type LineProblem struct {
 	Line      int
 	Message   string
 	Duplicate bool // the address is already on an earlier line: a notice, not an error
+	File      bool // the file as a whole cannot be imported (empty, no header, no members)
 }
 
 func (p LineProblem) String() string { return fmt.Sprintf("%d: %s", p.Line, p.Message) }
 
+// maxLine is the longest line ReadMembersCSV reads; a longer one is reported and
+// skipped, and the lines after it are still read.
+const maxLine = 1 << 20
+
 // ReadMembersCSV reads a member list with the header row email,name (any order,
 // any case; other columns are ignored). Each physical line is one member, so a
 // broken line is reported by its number and the lines after it still import.
-// Addresses are deduplicated case-insensitively.
+// Addresses are deduplicated case-insensitively. The file must be UTF-8: a line
+// that is not (Excel's "CSV (Comma delimited)" writes Windows-1252) is reported,
+// not guessed at.
 func ReadMembersCSV(r io.Reader) ([]group.Member, []LineProblem) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	br := bufio.NewReaderSize(r, 64*1024)
 	var (
 		members  []group.Member
 		problems []LineProblem
@@ -199,15 +211,42 @@ func ReadMembersCSV(r io.Reader) ([]group.Member, []LineProblem) {
 		nameCol  = -1
 		seen     = map[string]int{}
 		line     = 0
+		data     = 0 // non-blank lines after the header
 	)
-	for sc.Scan() {
-		line++
-		text := strings.TrimRight(sc.Text(), "\r")
-		if line == 1 {
-			text = strings.TrimPrefix(text, "\ufeff")
+	for {
+		raw, tooLong, err := readLine(br)
+		if err != nil && err != io.EOF {
+			problems = append(problems, LineProblem{Line: line + 1, Message: "could not read further: " + err.Error()})
+			break
 		}
-		if strings.TrimSpace(text) == "" {
+		if err == io.EOF && len(raw) == 0 && !tooLong {
+			break
+		}
+		line++
+		if tooLong {
+			problems = append(problems, LineProblem{Line: line, Message: "the line is longer than 1 MB; skipped"})
+			if emailCol >= 0 {
+				data++
+			}
 			continue
+		}
+		if line == 1 {
+			raw = bytes.TrimPrefix(raw, []byte("\ufeff"))
+		}
+		if len(bytes.TrimSpace(raw)) == 0 {
+			continue
+		}
+		if emailCol >= 0 {
+			data++
+		}
+		if !utf8.Valid(raw) {
+			problems = append(problems, LineProblem{Line: line, Message: "the line is not UTF-8 text (Excel's \"CSV (Comma delimited)\" writes Windows-1252): save the file as \"CSV UTF-8\" and import it again"})
+			continue
+		}
+		text := string(raw)
+		if emailCol < 0 && strings.Contains(text, "\r") {
+			problems = append(problems, LineProblem{Line: line, File: true, Message: "lines end with a carriage return alone (CR, old Mac line ends), so the file reads as one line: save it with LF or CRLF line ends"})
+			return nil, problems
 		}
 		rec, err := csv.NewReader(strings.NewReader(text)).Read()
 		if err != nil {
@@ -225,7 +264,7 @@ func ReadMembersCSV(r io.Reader) ([]group.Member, []LineProblem) {
 			}
 			columns = len(rec)
 			if emailCol < 0 {
-				problems = append(problems, LineProblem{Line: line, Message: `the first line must be the header "email,name"`})
+				problems = append(problems, LineProblem{Line: line, File: true, Message: `the first line must be the header "email,name"`})
 				return nil, problems
 			}
 			continue
@@ -251,8 +290,11 @@ func ReadMembersCSV(r io.Reader) ([]group.Member, []LineProblem) {
 		case err != nil || addr.Address != email || !strings.Contains(email[strings.LastIndex(email, "@")+1:], "."):
 			problems = append(problems, LineProblem{Line: line, Message: fmt.Sprintf("%q is not an email address", email)})
 			continue
-		case strings.ContainsAny(name, "\x00\r\n") || len(name) > 200:
-			problems = append(problems, LineProblem{Line: line, Message: "the name has control characters or is longer than 200 characters"})
+		case strings.IndexFunc(name, group.Unprintable) >= 0:
+			problems = append(problems, LineProblem{Line: line, Message: fmt.Sprintf("the name contains the control character %U (control, escape and text-direction characters are refused)", firstUnprintable(name))})
+			continue
+		case utf8.RuneCountInString(name) > 200:
+			problems = append(problems, LineProblem{Line: line, Message: "the name is longer than 200 characters"})
 			continue
 		}
 		key := group.NormalizeEmail(email)
@@ -263,8 +305,40 @@ func ReadMembersCSV(r io.Reader) ([]group.Member, []LineProblem) {
 		seen[key] = line
 		members = append(members, group.Member{Email: key, Name: name, Status: group.MemberActive})
 	}
-	if err := sc.Err(); err != nil {
-		problems = append(problems, LineProblem{Line: line + 1, Message: "could not read further: " + err.Error()})
+	switch {
+	case emailCol < 0 && len(problems) == 0:
+		problems = append(problems, LineProblem{Line: 1, File: true, Message: `the file is empty: it needs the header "email,name" and one member per line`})
+	case emailCol >= 0 && data == 0:
+		problems = append(problems, LineProblem{Line: line, File: true, Message: "the file has the header but no member lines"})
 	}
 	return members, problems
+}
+
+// readLine reads one line without its line end. A line longer than maxLine is read
+// to its end and dropped: tooLong is set and line is empty.
+func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			if len(line)+len(chunk) > maxLine+2 { // +2: the line end
+				tooLong, line = true, nil
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		return line, tooLong, err
+	}
+}
+
+func firstUnprintable(s string) rune {
+	for _, c := range s {
+		if group.Unprintable(c) {
+			return c
+		}
+	}
+	return 0
 }

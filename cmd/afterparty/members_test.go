@@ -118,3 +118,47 @@ func TestMembersRename(t *testing.T) {
 		t.Fatalf("a refused rename changed the name to %q", m.Name)
 	}
 }
+
+// TestMembersImportRefusesWhatItCannotRead proves `members import` names what is
+// wrong with a file it cannot import, exits non-zero, and still imports the good
+// lines around a bad one.
+func TestMembersImportRefusesWhatItCannotRead(t *testing.T) {
+	c := newCLI(t)
+	huge := "big@import.example," + strings.Repeat("x", 1<<20+10)
+	cases := []struct {
+		name, content string
+		added         string
+		errs          []string
+	}{
+		{"empty", "", "", []string{"the file is empty"}},
+		{"blank", "\n\r\n  \n", "", []string{"the file is empty"}},
+		{"cr-only", "email,name\rada@cr.example,Ada\rgrace@cr.example,Grace\r", "", []string{"carriage return"}},
+		{"header-only", "email,name\n", "", []string{"no member lines"}},
+		{"cp1252", "email,name\njose@latin.example,Jos\xe9\nana@latin.example,Ana\n", "1 added", []string{"cp1252.csv:2: the line is not UTF-8"}},
+		{"long", "email,name\n" + huge + "\nafter@import.example,After\n", "1 added", []string{"long.csv:2: the line is longer than 1 MB"}},
+		{"controls", "email,name\nesc@ctl.example,Eve\x1b[31m\nbidi@ctl.example,Ab\u202edc\nlrm@ctl.example,A\u200fb\nok@ctl.example,Ok\n", "1 added",
+			[]string{"controls.csv:2: the name contains the control character U+001B", "controls.csv:3: the name contains the control character U+202E", "controls.csv:4: the name contains the control character U+200F"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, ok := c.run(t, "members", "import", c.file(t, tc.name+".csv", tc.content))
+			if ok {
+				t.Errorf("import exited 0: out %q err %q", out, errOut)
+			}
+			if tc.added != "" && !strings.Contains(out, tc.added) {
+				t.Errorf("want %q in %q (err %q)", tc.added, out, errOut)
+			}
+			for _, want := range tc.errs {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("stderr lacks %q:\n%.2000s", want, errOut)
+				}
+			}
+		})
+	}
+	list := mustRun(t, c, "members", "list")
+	for _, gone := range []string{"jos", "esc@", "bidi@", "lrm@", "ada@cr"} {
+		if strings.Contains(list, gone) {
+			t.Errorf("%s was imported:\n%s", gone, list)
+		}
+	}
+}

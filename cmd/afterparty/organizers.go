@@ -110,8 +110,21 @@ func statusCmd() *cobra.Command {
 				return err
 			}
 			ids := make([]string, 0, len(rows))
+			zones := map[string]*time.Location{} // each meeting's times in its own zone, as plan shows them
 			for _, r := range rows {
+				m, _ := group.ParseMeeting(r, a.Config.TimeZone)
 				ids = append(ids, r[group.FieldMeetingID].Text)
+				zones[r[group.FieldMeetingID].Text] = m.Location
+			}
+			when := func(id string, t time.Time) string {
+				if t.IsZero() {
+					return "-"
+				}
+				loc := zones[id]
+				if loc == nil {
+					loc = time.UTC
+				}
+				return t.In(loc).Format("2006-01-02 15:04 MST")
 			}
 			sort.Strings(ids)
 			out := cmd.OutOrStdout()
@@ -130,17 +143,11 @@ func statusCmd() *cobra.Command {
 					if err != nil {
 						return err
 					}
-					state := "swept to the end; a later due run adds newcomers"
-					if c.Cursor != "" {
-						state = "mid-sweep: the next run resumes it"
-					}
-					if c.LastError != "" {
-						state += "; last error: " + c.LastError
-					}
+					state := campaignState(c)
 					fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", id, c.Kind(), counts[dynamo.SendSent], counts[dynamo.SendClaimed], counts[dynamo.SendFailed],
-						c.StartedAt.In(time.Local).Format("2006-01-02 15:04"), c.LastRunAt.In(time.Local).Format("2006-01-02 15:04"), state)
+						when(id, c.StartedAt), when(id, c.LastRunAt), state)
 					for _, f := range failed {
-						latest = append(latest, fmt.Sprintf("  %s %s member %s at %s: %s", id, c.Kind(), f.Member(), f.SentAt.Format(time.RFC3339), f.Error))
+						latest = append(latest, fmt.Sprintf("  %s %s member %s at %s: %s", id, c.Kind(), f.Member(), when(id, f.SentAt), oneLine(f.Error)))
 					}
 				}
 			}
@@ -160,6 +167,42 @@ func statusCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&errorsShown, "errors", 5, "how many of each campaign's latest failed sends to show")
 	return cmd
+}
+
+// campaignState says how a campaign's latest run stands, on one line.
+func campaignState(c dynamo.Campaign) string {
+	resume := "the next run resumes it from the start"
+	if c.Cursor != "" {
+		resume = "the next run resumes it from its checkpoint"
+	}
+	switch c.RunState {
+	case dynamo.RunRunning:
+		return "not finished: running now, or stopped before saving a checkpoint (killed?); " + resume
+	case dynamo.RunStopped:
+		return "stopped: " + oneLine(c.LastError) + "; " + resume
+	case dynamo.RunSwept:
+		return "swept to the end; a later due run adds newcomers"
+	}
+	// Written before run states were recorded.
+	state := "swept to the end; a later due run adds newcomers"
+	if c.Cursor != "" {
+		state = "mid-sweep: the next run resumes it"
+	}
+	if c.LastError != "" {
+		state += "; last error: " + oneLine(c.LastError)
+	}
+	return state
+}
+
+// oneLine puts an error message on one line of a table: line breaks, tabs and
+// other control characters become single spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.Map(func(c rune) rune {
+		if group.Unprintable(c) {
+			return ' '
+		}
+		return c
+	}, s)), " ")
 }
 
 var errProblems = errors.New("the schedule has problems")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/afterparty/afterparty/infra/localstack"
+	"github.com/afterparty/afterparty/shared/group"
 )
 
 // future is a meeting date far enough ahead for every test run.
@@ -84,12 +86,28 @@ func TestPlanPreviewMatchWhatIsSent(t *testing.T) {
 	if out := mustRun(t, c, "preview", "cancel", "2031-05-08"); !strings.Contains(out, "Cancel") {
 		t.Errorf("preview cancel:\n%s", out)
 	}
-	if out := mustRun(t, c, "plan", "--from", "2031-04-25", "--to", "2031-04-26"); !strings.Contains(lineContaining(out, "invitation"), "2 already sent") {
+	// An invitation sent to everyone is not due again.
+	out = mustRun(t, c, "plan", "--from", "2031-04-25", "--to", "2031-04-26")
+	if l := lineContaining(out, "invitation"); !strings.Contains(l, "2 already sent") || !strings.Contains(l, "  -  ") || !strings.Contains(l, "not due") {
 		t.Errorf("plan after the invitations went out:\n%s", out)
 	}
+	// status shows times in the group's zone, with the zone, as plan does.
 	status := mustRun(t, c, "status")
-	if l := lineContaining(status, "2031-05-08  invitation"); !strings.Contains(l, "  2  ") || !strings.Contains(l, "swept to the end") {
+	if l := lineContaining(status, "2031-05-08  invitation"); !strings.Contains(l, "  2  ") || !strings.Contains(l, "swept to the end") || !strings.Contains(l, "2031-04-24 18:30 BST") {
 		t.Errorf("status line %q\n%s", l, status)
+	}
+	// preview's default member is one who would get that kind: grace said Yes, ada No.
+	a := c.app(t)
+	ctx, now := context.Background(), time.Date(2031, 4, 30, 12, 0, 0, 0, time.UTC)
+	for who, ans := range map[string]group.Answer{"ada@" + domain: group.No, "grace@" + domain: group.Yes} {
+		if _, err := a.Store.Answer(ctx, "2031-05-08", group.MemberID(who), ans, 0, 40, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, kind := range []string{"teaser", "reminder", "pub"} {
+		if out := mustRun(t, c, "preview", kind, "2031-05-08"); !strings.HasPrefix(out, "To: grace@"+domain) {
+			t.Errorf("preview %s picked a member who would not get it:\n%s", kind, firstLines(out, 3))
+		}
 	}
 }
 

@@ -64,8 +64,11 @@ func planCmd() *cobra.Command {
 					note = fmt.Sprintf("%d already sent", p.Sent)
 				}
 				to := fmt.Sprintf("%d", p.Recipients)
-				if p.Skipped != "" {
+				switch {
+				case p.Skipped != "":
 					to, note = "-", "not sent: "+p.Skipped
+				case p.Recipients == 0 && p.Sent > 0:
+					to, note = "-", fmt.Sprintf("not due: %d already sent, nobody left to send to", p.Sent)
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.At.Format("Mon 2006-01-02 15:04 MST"), p.MeetingID, p.Message, to, note)
 			}

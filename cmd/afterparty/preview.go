@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +24,7 @@ func previewCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:       "preview invitation|reminder|teaser|pub|update|cancel MEETING_ID [--member EMAIL] [--out FILE.html|FILE.eml]",
 		Short:     "The exact email a member would get, rendered by the same code the functions send with; writes nothing to the tables",
-		Long:      "preview prints the subject and the plain-text part, or writes the whole message (--out FILE.eml) or its HTML part (--out FILE.html).\nWith no --member it uses the first member on the list. --at picks the moment (default: when the message is due, or now if that has passed).",
+		Long:      "preview prints the subject and the plain-text part, or writes the whole message (--out FILE.eml) or its HTML part (--out FILE.html).\nWith no --member it uses the first member who would get it, by the rules the functions send by. --at picks the moment (default: when the message is due, or now if that has passed).",
 		Args:      cobra.ExactArgs(2),
 		ValidArgs: cycle.PreviewKinds,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -71,13 +72,12 @@ func previewCmd() *cobra.Command {
 					return err
 				}
 			default:
-				page, _, err := a.Store.MembersPage(ctx, "", 1)
-				if err != nil {
+				var due bool
+				if mem, due, err = defaultMember(ctx, a.Store, what, m.ID); err != nil {
 					return err
 				}
-				mem = group.Member{ID: group.MemberID("member@example.org"), Email: "member@example.org", Name: "Sam Member", Status: group.MemberActive}
-				if len(page) > 0 {
-					mem = page[0]
+				if !due {
+					fmt.Fprintf(cmd.ErrOrStderr(), "nobody would get the %s of %s as of now; showing it for %s\n", what, m.ID, mem.Email)
 				}
 			}
 			r, err := a.Runner.Preview(ctx, what, m, mem, when)
@@ -102,7 +102,7 @@ func previewCmd() *cobra.Command {
 			}
 		},
 	}
-	cmd.Flags().StringVar(&member, "member", "", "the member's email address (default: the first member)")
+	cmd.Flags().StringVar(&member, "member", "", "the member's email address (default: the first member who would get it)")
 	cmd.Flags().StringVar(&out, "out", "", "write the message to FILE.eml or its HTML part to FILE.html")
 	cmd.Flags().StringVar(&at, "at", "", "render as of this moment (RFC 3339 or local YYYY-MM-DDTHH:MM)")
 	return cmd
@@ -139,4 +139,55 @@ func mimeParts(raw []byte) (text, html []byte, err error) {
 		}
 	}
 	return text, html, nil
+}
+
+// memberSource is what defaultMember reads: members in pages and their answers.
+type memberSource interface {
+	MembersPage(ctx context.Context, after string, limit int) ([]group.Member, string, error)
+	RSVPsOf(ctx context.Context, meetingID string, memberIDs []string) (map[string]group.RSVP, error)
+}
+
+// defaultMember is the first member who would get this kind of email for the
+// meeting as of now, by the recipient rules the functions use (an update or a
+// cancellation by the invitation's), else the first member, else a sample one.
+func defaultMember(ctx context.Context, s memberSource, what, meetingID string) (mem group.Member, due bool, err error) {
+	kind, ok := group.ParseKind(what)
+	if !ok {
+		kind = group.Invitation // update, cancel: everyone the invitation reached
+	}
+	var first *group.Member
+	for after := ""; ; {
+		page, next, err := s.MembersPage(ctx, after, 100)
+		if err != nil {
+			return group.Member{}, false, err
+		}
+		ids := make([]string, len(page))
+		for i, m := range page {
+			ids[i] = m.ID
+		}
+		answers, err := s.RSVPsOf(ctx, meetingID, ids)
+		if err != nil {
+			return group.Member{}, false, err
+		}
+		for _, m := range page {
+			var r *group.RSVP
+			if got, ok := answers[m.ID]; ok {
+				r = &got
+			}
+			if group.Recipient(kind, m, r) {
+				return m, true, nil
+			}
+			if first == nil {
+				first = &m
+			}
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if first != nil {
+		return *first, false, nil
+	}
+	return group.Member{ID: group.MemberID("member@example.org"), Email: "member@example.org", Name: "Sam Member", Status: group.MemberActive}, false, nil
 }

@@ -144,9 +144,6 @@ func retryFailedSends(cmd *cobra.Command, a *setup.App, kind group.Kind, dryRun 
 	return len(failed), nil
 }
 
-// oneLine keeps a recorded text on one table row.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
 func printReport(cmd *cobra.Command, rep cycle.Report) {
 	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "%s at %s\n", rep.Kind, rep.At.Format(time.RFC3339))
@@ -254,15 +251,21 @@ func rsvpsCmd() *cobra.Command {
 					answer, place, guests, at, changes := "no answer", "", "", "", ""
 					if r, ok := answers[m.ID]; ok {
 						answer, place, at, changes = string(r.Answer), r.Place, r.AnsweredAt.Format(time.RFC3339), strconv.Itoa(r.Changes)
-						if r.Guests > 0 {
-							guests = strconv.Itoa(r.Guests)
-						}
+						// Guests are the places held beyond the member's own, not
+						// the ones asked for that did not fit; a waitlisted member
+						// waits with the whole party asked for.
+						n := 0
 						switch r.Place {
 						case group.PlaceGoing:
+							n = max(r.Seats-1, 0)
 							counts["going"] += max(r.Seats, 1)
-							counts["guests"] += max(r.Seats-1, 0)
+							counts["guests"] += n
 						case group.PlaceWaitlisted:
+							n = r.Guests
 							counts["waitlisted"]++
+						}
+						if n > 0 {
+							guests = strconv.Itoa(n)
 						}
 					}
 					pub := ""
@@ -295,6 +298,6 @@ func rsvpsCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asCSV, "csv", false, "print CSV (email,name,answer,answered_at,changes,pub)")
+	cmd.Flags().BoolVar(&asCSV, "csv", false, "print CSV (email,name,answer,place,guests,answered_at,changes,pub)")
 	return cmd
 }

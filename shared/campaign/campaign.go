@@ -162,6 +162,10 @@ func (e *Engine) Run(ctx context.Context, job Job) (Result, error) {
 			res.Stopped = err.Error()
 			e.Log.Warn("campaign not started: SES sending is paused; a later run resumes it", "meeting", job.MeetingID, "kind", job.Kind)
 		}
+		// Recorded, so `afterparty status` says why this run sent nothing.
+		if serr := e.Ledger.SaveCursor(context.WithoutCancel(ctx), job.MeetingID, job.Kind, job.Resume, err.Error()); serr != nil {
+			err = errors.Join(err, serr)
+		}
 		return res, err
 	}
 	log := e.Log.With("meeting", job.MeetingID, "kind", job.Kind)
@@ -182,9 +186,18 @@ func (e *Engine) Run(ctx context.Context, job Job) (Result, error) {
 		saved = next
 		return nil
 	}
+	// finish always records how the run ended, even where the cursor did not move:
+	// the reason it stopped, or (no reason, cursor empty) a sweep to the end.
 	finish := func(err error) (Result, error) {
-		if serr := save(confirmed); serr != nil && err == nil {
-			err = serr
+		reason := res.Stopped
+		if err != nil {
+			reason = err.Error()
+		}
+		if reason == "" && !res.Finished {
+			reason = fmt.Sprintf("%d sends not confirmed; the next run retries them", res.Pending)
+		}
+		if serr := e.Ledger.SaveCursor(context.WithoutCancel(ctx), job.MeetingID, job.Kind, confirmed, reason); serr != nil && err == nil {
+			err = fmt.Errorf("checkpoint: %w", serr)
 		}
 		return res, err
 	}

@@ -59,6 +59,39 @@ var LocalAWS = []Var{
 	{"AWS_SECRET_ACCESS_KEY", "local", "any value works against the emulators"},
 }
 
+// LocalPorts are the ports infra/stack.sh starts the emulators on (its own
+// variables); the local stack's endpoint defaults (Local) follow them.
+var LocalPorts = []Var{
+	{"AFTERPARTY_LOCAL_DYNAMODB_PORT", "8000", "port of the local DynamoDB emulator (infra/stack.sh); moves the local default of AWS_ENDPOINT_URL_DYNAMODB"},
+	{"AFTERPARTY_LOCAL_SES_PORT", "8005", "port of the local SES emulator (infra/stack.sh); moves the local default of AWS_ENDPOINT_URL_SESV2"},
+}
+
+// Local is LocalAWS with the endpoints on the ports that getenv gives in
+// LocalPorts, the way infra/stack.sh reads them.
+func Local(getenv Getenv) ([]Var, error) {
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	portOf := map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": LocalPorts[0].Name, "AWS_ENDPOINT_URL_SESV2": LocalPorts[1].Name}
+	out := append([]Var{}, LocalAWS...)
+	for i, v := range out {
+		name, ok := portOf[v.Name]
+		if !ok {
+			continue
+		}
+		p, ok := getenv(name)
+		if !ok || p == "" {
+			continue
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%s=%q is not a port number (1 to 65535)", name, p)
+		}
+		out[i].Default = "http://127.0.0.1:" + strconv.Itoa(n)
+	}
+	return out, nil
+}
+
 // Config is every setting a function or the CLI needs.
 type Config struct {
 	ScheduleTable string
@@ -182,11 +215,15 @@ func AWS(ctx context.Context, getenv Getenv, local bool, opts ...func(*awsconfig
 	}
 	var ep Endpoints
 	if local {
+		defaults, err := Local(getenv)
+		if err != nil {
+			return aws.Config{}, ep, err
+		}
 		pick := func(name string) string {
 			if v, ok := getenv(name); ok && v != "" {
 				return v
 			}
-			for _, v := range LocalAWS {
+			for _, v := range defaults {
 				if v.Name == name {
 					return v.Default
 				}
@@ -203,6 +240,7 @@ func AWS(ctx context.Context, getenv Getenv, local bool, opts ...func(*awsconfig
 			opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
 		}
 	}
+	opts = append([]func(*awsconfig.LoadOptions) error{awsconfig.WithLogger(SDKLogger())}, opts...)
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return cfg, ep, fmt.Errorf("load AWS configuration: %w", err)

@@ -199,7 +199,19 @@ type Campaign struct {
 	LastRunAt  time.Time `dynamodbav:"last_run_at"`
 	LastError  string    `dynamodbav:"last_error,omitempty"`
 	Icebreaker string    `dynamodbav:"icebreaker,omitempty"`
+	// RunState is how the latest run stands: RunRunning from its start until it
+	// ends (so a run killed before its first checkpoint stays "running"),
+	// RunStopped when it stopped early (LastError says why), RunSwept when it
+	// reached the end of the recipients. Empty on items written before it existed.
+	RunState string `dynamodbav:"run_state,omitempty"`
 }
+
+// Campaign run states (Campaign.RunState).
+const (
+	RunRunning = "running"
+	RunStopped = "stopped"
+	RunSwept   = "swept"
+)
 
 func campaignSK(kind string) string { return "CAMPAIGN#" + kind }
 
@@ -221,9 +233,10 @@ func (s *Store) StartCampaign(ctx context.Context, meetingID, kind string, now t
 	res, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        &s.StateTable,
 		Key:              key(meetingPK(meetingID), campaignSK(kind)),
-		UpdateExpression: aws.String("SET started_at = if_not_exists(started_at, :now), last_run_at = :now"),
+		UpdateExpression: aws.String("SET started_at = if_not_exists(started_at, :now), last_run_at = :now, run_state = :running"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+			":now":     &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+			":running": &types.AttributeValueMemberS{Value: RunRunning},
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
@@ -235,34 +248,36 @@ func (s *Store) StartCampaign(ctx context.Context, meetingID, kind string, now t
 }
 
 // SaveCursor checkpoints a campaign after a batch whose sends are all confirmed.
-// An empty cursor means the sweep reached the end; the next run starts over (to pick
-// up members who joined since) and skips everyone the ledger says is done.
+// With lastError set the run stopped early, for that reason: the campaign is
+// RunStopped and the next run resumes from cursor (which may be empty: stopped
+// before its first page was confirmed). With no error, an empty cursor means the
+// sweep reached the end (RunSwept; the next run starts over to pick up members who
+// joined since, and skips everyone the ledger says is done), and any other cursor
+// is a checkpoint of a run still going.
 func (s *Store) SaveCursor(ctx context.Context, meetingID, kind, cursor, lastError string) error {
-	update := "SET #c = :c, last_error = :e"
-	if cursor == "" {
-		update += " ADD sweeps :one"
+	values := map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: cursor}}
+	update := "SET #c = :c"
+	switch {
+	case lastError != "":
+		update += ", last_error = :e, run_state = :state"
+		values[":e"] = &types.AttributeValueMemberS{Value: lastError}
+		values[":state"] = &types.AttributeValueMemberS{Value: RunStopped}
+	case cursor == "":
+		update += ", run_state = :state REMOVE last_error ADD sweeps :one"
+		values[":state"] = &types.AttributeValueMemberS{Value: RunSwept}
+		values[":one"] = &types.AttributeValueMemberN{Value: "1"}
 	}
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                &s.StateTable,
-		Key:                      key(meetingPK(meetingID), campaignSK(kind)),
-		UpdateExpression:         aws.String(update),
-		ExpressionAttributeNames: map[string]string{"#c": "cursor"},
-		ExpressionAttributeValues: withOne(cursor == "", map[string]types.AttributeValue{
-			":c": &types.AttributeValueMemberS{Value: cursor},
-			":e": &types.AttributeValueMemberS{Value: lastError},
-		}),
+		TableName:                 &s.StateTable,
+		Key:                       key(meetingPK(meetingID), campaignSK(kind)),
+		UpdateExpression:          aws.String(update),
+		ExpressionAttributeNames:  map[string]string{"#c": "cursor"},
+		ExpressionAttributeValues: values,
 	})
 	if err != nil {
 		return fmt.Errorf("checkpoint campaign %s/%s: %w", meetingID, kind, err)
 	}
 	return nil
-}
-
-func withOne(add bool, v map[string]types.AttributeValue) map[string]types.AttributeValue {
-	if add {
-		v[":one"] = &types.AttributeValueMemberN{Value: "1"}
-	}
-	return v
 }
 
 const icebreakersPK = "ICEBREAKERS"

@@ -115,7 +115,11 @@ var longFields = map[string]bool{FieldSpeakerIntro: true, FieldTopic: true, Fiel
 func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 	id := strings.TrimSpace(r[FieldMeetingID].Text)
 	var ps Problems
+	// reported is every field with a problem already: "is required" is not added
+	// to a field that was given but refused (one problem per cause).
+	reported := map[string]bool{}
 	bad := func(field, format string, args ...any) {
+		reported[field] = true
 		ps = append(ps, Problem{MeetingID: id, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 
@@ -198,7 +202,7 @@ func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 		bad(FieldMeetingID, "%s", p)
 	}
 	m.Title = text(FieldTitle)
-	if m.Title == "" && r[FieldTitle].Type != "other" {
+	if m.Title == "" && !reported[FieldTitle] {
 		bad(FieldTitle, "is required")
 	}
 
@@ -248,7 +252,7 @@ func ParseMeeting(r Row, defaultZone string) (Meeting, Problems) {
 
 	m.Venue = text(FieldVenue)
 	// A venue that was given but refused (HTML, a line break...) has its own problem.
-	if m.Venue == "" && strings.TrimSpace(r[FieldVenue].Text) == "" && r[FieldVenue].Type != "other" && strings.ToLower(strings.TrimSpace(r[FieldStatus].Text)) != StatusCancelled {
+	if m.Venue == "" && !reported[FieldVenue] && strings.ToLower(strings.TrimSpace(r[FieldStatus].Text)) != StatusCancelled {
 		bad(FieldVenue, "is required: members need to know where to go")
 	}
 	m.VenueAddress = text(FieldVenueAddress)
@@ -322,8 +326,15 @@ func MeetingIDProblem(id string) string {
 // backwards.
 func invisible(c rune) bool {
 	return c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
-		(c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
+		(c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
+		c == 0x200e || c == 0x200f || c == 0x061c // LRM, RLM, ALM
 }
+
+// Unprintable reports a character that has no place in one line of text a person
+// reads, such as a name: a C0 or C1 control (ESC included), DEL, a line or paragraph
+// separator, or a bidirectional control (which makes text read otherwise than it is
+// stored).
+func Unprintable(c rune) bool { return c < 0x20 || invisible(c) }
 
 // PastStart reports a meeting that starts before now. ParseMeeting does not check
 // it, because a schedule kept in git keeps its history: a past meeting already in
