@@ -39,6 +39,53 @@ type Runner struct {
 	// interrupted answer and emails whoever it promotes (shared/web's Site.Repair).
 	// The invitations run calls it for every upcoming meeting with a capacity.
 	Repair func(context.Context, group.Meeting) error
+	// Only, if set, limits every run to one meeting and its member emails to some
+	// members: the smoke test's (`afterparty smoke`). Without it, runs leave the
+	// smoke test's meetings alone (IsSmokeMeeting), so a deployed function that
+	// wakes during a smoke test never emails the group about it.
+	Only *Scope
+}
+
+// Scope is the part of the schedule and the members a run is limited to.
+type Scope struct {
+	MeetingID string
+	MemberIDs []string // the only members a member email of the meeting may go to
+}
+
+// SmokePrefix begins the meeting id of every meeting `afterparty smoke` writes.
+const SmokePrefix = "afterparty-smoke-"
+
+// IsSmokeMeeting reports whether a meeting id is a smoke test's.
+func IsSmokeMeeting(id string) bool { return strings.HasPrefix(id, SmokePrefix) }
+
+// inScope reports whether this run looks at the meeting.
+func (r *Runner) inScope(id string) bool {
+	if r.Only != nil {
+		return id == r.Only.MeetingID
+	}
+	return !IsSmokeMeeting(id)
+}
+
+// scoped limits a recipient pager to the scope's members.
+func (r *Runner) scoped(page func(context.Context, string) (campaign.Batch, error)) func(context.Context, string) (campaign.Batch, error) {
+	if r.Only == nil {
+		return page
+	}
+	allowed := map[string]bool{}
+	for _, id := range r.Only.MemberIDs {
+		allowed[id] = true
+	}
+	return func(ctx context.Context, after string) (campaign.Batch, error) {
+		b, err := page(ctx, after)
+		kept := b.Members[:0]
+		for _, m := range b.Members {
+			if allowed[m.ID] {
+				kept = append(kept, m)
+			}
+		}
+		b.Members = kept
+		return b, err
+	}
 }
 
 // MeetingReport says what a run did for one meeting.
@@ -74,8 +121,9 @@ func (r *Runner) Handler(kind group.Kind) func(context.Context, events.EventBrid
 	}
 }
 
-// Meetings reads and validates the schedule; rows with problems are returned
-// separately so the caller can skip them and say why. A start more than
+// Meetings reads and validates the schedule (the rows in the run's scope, see
+// Only); rows with problems are returned separately so the caller can skip them
+// and say why. A start more than
 // group.MaxYearsAhead years after the wall clock is one of them.
 func (r *Runner) Meetings(ctx context.Context) ([]group.Meeting, map[string]group.Problems, error) {
 	rows, err := r.Store.ScheduleRows(ctx)
@@ -85,6 +133,9 @@ func (r *Runner) Meetings(ctx context.Context) ([]group.Meeting, map[string]grou
 	var ms []group.Meeting
 	bad := map[string]group.Problems{}
 	for _, row := range rows {
+		if !r.inScope(strings.TrimSpace(row[group.FieldMeetingID].Text)) {
+			continue
+		}
 		m, problems := group.ParseMeeting(row, r.Config.TimeZone)
 		if r.Clock != nil {
 			if p, far := group.FarStart(m, r.Clock()); far {
@@ -216,7 +267,7 @@ func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind g
 		Kind:      string(kind),
 		Resume:    c.Cursor,
 		From:      r.Config.From,
-		Page:      r.recipients(kind, m),
+		Page:      r.scoped(r.recipients(kind, m)),
 		Render: func(ctx context.Context, member group.Member) ([]byte, error) {
 			msg := r.Message(kind, m, member, *from, icebreaker, at)
 			if kind == group.Invitation {
