@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -197,5 +198,52 @@ func TestSmokeRefusesAnAddressThatIsNotAnOrganizer(t *testing.T) {
 	}
 	if got := localstack.Get(t).Emails(t, "mallory@"+domain); len(got) != 0 {
 		t.Errorf("mallory got %d emails", len(got))
+	}
+}
+
+// TestSmokeFailsWhenSESRejects: in SES's sandbox an unverified organizer address
+// is refused, so the function steps and the SES check fail, the command exits
+// non-zero, and the test data is removed all the same.
+func TestSmokeFailsWhenSESRejects(t *testing.T) {
+	domain := testDomain()
+	c, a := smokeEnv(t, "ada@"+domain)
+	web := httptest.NewServer(a.Site.Handler())
+	defer web.Close()
+	stack := localstack.Get(t)
+	strictSES(t, stack, "sandbox?on=1")
+	t.Cleanup(func() { strictSES(t, stack, "sandbox?on=0") })
+
+	out, errOut, ok := c.run(t, "smoke", "--web-url", web.URL)
+	if ok {
+		t.Fatalf("smoke passed while SES refused every send:\n%s", out)
+	}
+	for _, step := range []string{"invitations", "reminders", "teasers", "digest", "pub", "SES accepted every send"} {
+		smokeStepLine(t, out, step, "FAIL")
+	}
+	if line := lineWith(out, "SES accepted every send"); !strings.Contains(line, "0 of 5 sends accepted: invitation: not sent; reminder: not sent") {
+		t.Errorf("the SES step should say what SES refused: %s\n%s", line, out)
+	}
+	if line := lineWith(out, "invitations"); !strings.Contains(line, "sent 0, failed 0, pending 1: SES did not accept it") {
+		t.Errorf("the invitations step should say SES did not accept it: %s", line)
+	}
+	for _, step := range []string{"web URL answers", "remove the test data"} {
+		smokeStepLine(t, out, step, "PASS")
+	}
+	if !strings.Contains(errOut, "smoke test failed: invitations, reminders, teasers, digest, pub, SES accepted every send") {
+		t.Errorf("the verdict: %s", errOut)
+	}
+	assertGone(t, a, smokeMeetingRE.FindString(out))
+}
+
+// strictSES switches the strict SES layer (infra/strict): e.g. "sandbox?on=1".
+func strictSES(t *testing.T, stack *localstack.Stack, what string) {
+	t.Helper()
+	resp, err := http.Post(stack.SESURL+"/_strict/ses/"+what, "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("strict SES %s: %s", what, resp.Status)
 	}
 }
