@@ -34,7 +34,8 @@ func root() *cobra.Command {
 		SilenceErrors: true,
 	}
 	cmd.AddCommand(envCmd(), scheduleCmd(), membersCmd(), runCmd(), serveCmd(), rsvpsCmd(), demoCmd())
-	addOrganizerCommands(cmd) // organizers.go
+	addOrganizerCommands(cmd)  // organizers.go
+	cmd.AddCommand(smokeCmd()) // smoke.go
 	return cmd
 }
 

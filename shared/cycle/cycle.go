@@ -43,6 +43,11 @@ type Runner struct {
 	// into the signer Links holds. Every run calls it first: a warm function must
 	// not go on signing with a key a rotation has retired.
 	ReloadKeys func(context.Context) error
+	// Only, if set, limits every run to one meeting and its member emails to some
+	// members: the smoke test's (`afterparty smoke`). Without it, runs leave the
+	// smoke test's meetings alone (IsSmokeMeeting), so a deployed function that
+	// wakes during a smoke test never emails the group about it.
+	Only *Scope
 }
 
 // reloadKeys runs ReloadKeys; a failure is logged and the run signs with the keys
@@ -53,6 +58,48 @@ func (r *Runner) reloadKeys(ctx context.Context) {
 	}
 	if err := r.ReloadKeys(ctx); err != nil {
 		r.Log.Error("reload link-signing keys; signing with the keys read before", "error", err)
+	}
+}
+
+// Scope is the part of the schedule and the members a run is limited to.
+type Scope struct {
+	MeetingID string
+	MemberIDs []string // the only members a member email of the meeting may go to
+}
+
+// SmokePrefix begins the meeting id of every meeting `afterparty smoke` writes.
+const SmokePrefix = "afterparty-smoke-"
+
+// IsSmokeMeeting reports whether a meeting id is a smoke test's.
+func IsSmokeMeeting(id string) bool { return strings.HasPrefix(id, SmokePrefix) }
+
+// inScope reports whether this run looks at the meeting.
+func (r *Runner) inScope(id string) bool {
+	if r.Only != nil {
+		return id == r.Only.MeetingID
+	}
+	return !IsSmokeMeeting(id)
+}
+
+// scoped limits a recipient pager to the scope's members.
+func (r *Runner) scoped(page func(context.Context, string) (campaign.Batch, error)) func(context.Context, string) (campaign.Batch, error) {
+	if r.Only == nil {
+		return page
+	}
+	allowed := map[string]bool{}
+	for _, id := range r.Only.MemberIDs {
+		allowed[id] = true
+	}
+	return func(ctx context.Context, after string) (campaign.Batch, error) {
+		b, err := page(ctx, after)
+		kept := b.Members[:0]
+		for _, m := range b.Members {
+			if allowed[m.ID] {
+				kept = append(kept, m)
+			}
+		}
+		b.Members = kept
+		return b, err
 	}
 }
 
@@ -89,8 +136,9 @@ func (r *Runner) Handler(kind group.Kind) func(context.Context, events.EventBrid
 	}
 }
 
-// Meetings reads and validates the schedule; rows with problems are returned
-// separately so the caller can skip them and say why. A start more than
+// Meetings reads and validates the schedule (the rows in the run's scope, see
+// Only); rows with problems are returned separately so the caller can skip them
+// and say why. A start more than
 // group.MaxYearsAhead years after the wall clock is one of them.
 func (r *Runner) Meetings(ctx context.Context) ([]group.Meeting, map[string]group.Problems, error) {
 	rows, err := r.Store.ScheduleRows(ctx)
@@ -100,6 +148,9 @@ func (r *Runner) Meetings(ctx context.Context) ([]group.Meeting, map[string]grou
 	var ms []group.Meeting
 	bad := map[string]group.Problems{}
 	for _, row := range rows {
+		if !r.inScope(strings.TrimSpace(row[group.FieldMeetingID].Text)) {
+			continue
+		}
 		m, problems := group.ParseMeeting(row, r.Config.TimeZone)
 		if r.Clock != nil {
 			if p, far := group.FarStart(m, r.Clock()); far {
@@ -232,7 +283,7 @@ func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind g
 		Kind:      string(kind),
 		Resume:    c.Cursor,
 		From:      r.Config.From,
-		Page:      r.recipients(kind, m),
+		Page:      r.scoped(r.recipients(kind, m)),
 		Render: func(ctx context.Context, member group.Member) ([]byte, error) {
 			msg := r.Message(kind, m, member, *from, icebreaker, at)
 			msg.Now = r.Clock() // the engine renders right before the send: Date is when it goes out

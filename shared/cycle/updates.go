@@ -143,7 +143,7 @@ func (r *Runner) runUpdate(ctx context.Context, engine *campaign.Engine, m group
 		Kind:      kind,
 		Resume:    c.Cursor,
 		From:      r.Config.From,
-		Page:      r.invitees(m, a.Sequence),
+		Page:      r.scoped(r.invitees(m, a.Sequence)),
 		Render: func(_ context.Context, member group.Member) ([]byte, error) {
 			msg := r.Message(group.Invitation, m, member, *from, "", at)
 			msg.Now = r.Clock() // Date and DTSTAMP: when it goes out, not when the run started
