@@ -43,6 +43,8 @@ var Vars = []Var{
 	{"AFTERPARTY_MAX_SEND_RATE", "0", "emails per second at most (0: SES's own MaxSendRate)"},
 	{"AFTERPARTY_CONFIGURATION_SET", "", "SES configuration set every email is sent with; its bounce and complaint events feed the feedback function (set by template.yaml)"},
 	{"AFTERPARTY_REPLY_DOMAIN", "", "domain SES receives calendar replies on (rsvp+TOKEN@domain is every invitation's ORGANIZER); empty: invitations ask for answers by link only (RSVP=FALSE)"},
+	{"AFTERPARTY_INBOUND_BUCKET", "", "S3 bucket where the SES receipt rule stores mail received on the reply domain (set by template.yaml)"},
+	{"AFTERPARTY_INBOUND_PREFIX", "inbound/", "key prefix of the received mail in AFTERPARTY_INBOUND_BUCKET"},
 	{"AFTERPARTY_CLAIM_LEASE", "2m", "how long a send claim lives: after a crash mid-send, the member is retried this much later"},
 }
 
@@ -73,6 +75,8 @@ type Config struct {
 	ClaimLease       time.Duration
 	// ReplyDomain receives calendar replies and members' emails ("": none).
 	ReplyDomain string
+	// InboundBucket and InboundPrefix: where received mail is stored.
+	InboundBucket, InboundPrefix string
 }
 
 // Getenv reads a variable; tests pass a map's lookup instead of os.LookupEnv.
@@ -104,6 +108,8 @@ func Load(getenv Getenv) (Config, error) {
 		LinkSecretARN:    get("AFTERPARTY_LINK_SECRET_ARN"),
 		ConfigurationSet: get("AFTERPARTY_CONFIGURATION_SET"),
 		ReplyDomain:      strings.ToLower(get("AFTERPARTY_REPLY_DOMAIN")),
+		InboundBucket:    get("AFTERPARTY_INBOUND_BUCKET"),
+		InboundPrefix:    get("AFTERPARTY_INBOUND_PREFIX"),
 	}
 	if c.ReplyDomain != "" {
 		if _, err := mail.ParseAddress("rsvp@" + c.ReplyDomain); err != nil || strings.ContainsAny(c.ReplyDomain, "@ ") {

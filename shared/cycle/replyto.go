@@ -59,4 +59,3 @@ func (r *Runner) CalendarOrganizer(ctx context.Context, m group.Meeting, member 
 	}
 	return r.Organizer(a, m, member, at)
 }
-

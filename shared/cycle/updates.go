@@ -72,7 +72,7 @@ func asMeeting(s dynamo.CalendarState) group.Meeting {
 
 // announced is what announce decided for one meeting.
 type announced struct {
-	sequence int            // the SEQUENCE the meeting's invitations carry now
+	sequence int // the SEQUENCE the meeting's invitations carry now
 	current  dynamo.Announcement
 	update   *MeetingReport // the update campaign it ran, if any
 	wait     string         // why the meeting's invitations wait for the next run ("" to go on)
