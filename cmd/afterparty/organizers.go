@@ -20,7 +20,7 @@ import (
 // --stack/--region/--profile flags every command understands.
 func addOrganizerCommands(root *cobra.Command) {
 	addTargetFlags(root)
-	root.AddCommand(planCmd(), previewCmd(), statusCmd(), icebreakersCmd())
+	root.AddCommand(planCmd(), previewCmd(), statusCmd(), icebreakersCmd(), inboundCmd())
 	for _, c := range root.Commands() {
 		switch c.Name() {
 		case "schedule":

@@ -42,6 +42,9 @@ var Vars = []Var{
 	{"AFTERPARTY_PUB_MAX_DELAY", "3h", "after the end, how long the pub email may still go out"},
 	{"AFTERPARTY_MAX_SEND_RATE", "0", "emails per second at most (0: SES's own MaxSendRate)"},
 	{"AFTERPARTY_CONFIGURATION_SET", "", "SES configuration set every email is sent with; its bounce and complaint events feed the feedback function (set by template.yaml)"},
+	{"AFTERPARTY_REPLY_DOMAIN", "", "domain SES receives calendar replies on (rsvp+TOKEN@domain is every invitation's ORGANIZER); empty: invitations ask for answers by link only (RSVP=FALSE)"},
+	{"AFTERPARTY_INBOUND_BUCKET", "", "S3 bucket where the SES receipt rule stores mail received on the reply domain (set by template.yaml)"},
+	{"AFTERPARTY_INBOUND_PREFIX", "inbound/", "key prefix of the received mail in AFTERPARTY_INBOUND_BUCKET"},
 	{"AFTERPARTY_CLAIM_LEASE", "2m", "how long a send claim lives: after a crash mid-send, the member is retried this much later"},
 }
 
@@ -108,6 +111,10 @@ type Config struct {
 	// ConfigurationSet is the SES configuration set every email is sent with ("" none).
 	ConfigurationSet string
 	ClaimLease       time.Duration
+	// ReplyDomain receives calendar replies and members' emails ("": none).
+	ReplyDomain string
+	// InboundBucket and InboundPrefix: where received mail is stored.
+	InboundBucket, InboundPrefix string
 }
 
 // Getenv reads a variable; tests pass a map's lookup instead of os.LookupEnv.
@@ -138,6 +145,14 @@ func Load(getenv Getenv) (Config, error) {
 		BaseURL:          strings.TrimRight(get("AFTERPARTY_BASE_URL"), "/"),
 		LinkSecretARN:    get("AFTERPARTY_LINK_SECRET_ARN"),
 		ConfigurationSet: get("AFTERPARTY_CONFIGURATION_SET"),
+		ReplyDomain:      strings.ToLower(get("AFTERPARTY_REPLY_DOMAIN")),
+		InboundBucket:    get("AFTERPARTY_INBOUND_BUCKET"),
+		InboundPrefix:    get("AFTERPARTY_INBOUND_PREFIX"),
+	}
+	if c.ReplyDomain != "" {
+		if _, err := mail.ParseAddress("rsvp@" + c.ReplyDomain); err != nil || strings.ContainsAny(c.ReplyDomain, "@ ") {
+			return c, fmt.Errorf("AFTERPARTY_REPLY_DOMAIN %q is not a domain name", c.ReplyDomain)
+		}
 	}
 	if c.LinkSecretARN == "" {
 		c.LinkSecret = []byte(get("AFTERPARTY_LINK_SECRET"))

@@ -220,7 +220,7 @@ func (r *Runner) Run(ctx context.Context, kind group.Kind, at time.Time) (Report
 			continue
 		}
 		mr.Sent = true
-		res, err := r.runMeeting(ctx, engine, kind, m, at, ann.sequence)
+		res, err := r.runMeeting(ctx, engine, kind, m, at, ann.current)
 		mr.Result = res
 		rep.Meetings = append(rep.Meetings, mr)
 		if err != nil {
@@ -263,7 +263,8 @@ func (r *Runner) reminderQuiet(ctx context.Context, m group.Meeting, at time.Tim
 	return true, ""
 }
 
-func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind group.Kind, m group.Meeting, at time.Time, sequence int) (campaign.Result, error) {
+func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind group.Kind, m group.Meeting, at time.Time, ann dynamo.Announcement) (campaign.Result, error) {
+	sequence := ann.Sequence
 	c, err := r.Store.StartCampaign(ctx, m.ID, string(kind), at)
 	if err != nil {
 		return campaign.Result{}, err
@@ -292,6 +293,11 @@ func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind g
 					return nil, err
 				}
 				msg.Sequence = sequence
+				org, err := r.Organizer(ann, m, member, at)
+				if err != nil {
+					return nil, err
+				}
+				msg.Organizer = org
 			}
 			out, err := r.Renderer.Render(msg)
 			return out.Raw, err

@@ -51,6 +51,11 @@ func (r *Runner) Preview(ctx context.Context, what string, m group.Meeting, memb
 		m.Status = group.StatusCancelled
 	}
 	msg := r.Message(kind, m, member, *from, icebreaker, at)
+	if kind == group.Invitation {
+		if msg.Organizer, err = r.CalendarOrganizer(ctx, m, member, at); err != nil {
+			return emails.Rendered{}, err
+		}
+	}
 	switch what {
 	case "invitation":
 		if msg.Sequence, err = r.Sequence(ctx, m.ID); err != nil {

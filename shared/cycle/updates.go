@@ -72,7 +72,8 @@ func asMeeting(s dynamo.CalendarState) group.Meeting {
 
 // announced is what announce decided for one meeting.
 type announced struct {
-	sequence int            // the SEQUENCE the meeting's invitations carry now
+	sequence int // the SEQUENCE the meeting's invitations carry now
+	current  dynamo.Announcement
 	update   *MeetingReport // the update campaign it ran, if any
 	wait     string         // why the meeting's invitations wait for the next run ("" to go on)
 }
@@ -90,14 +91,14 @@ func (r *Runner) announce(ctx context.Context, engine *campaign.Engine, m group.
 		if due, _ := r.Config.Leads.Due(group.Invitation, m, at); !due {
 			return announced{}, nil
 		}
-		if a, err = r.Store.Announce(ctx, m.ID, dynamo.Announcement{Fingerprint: fp, Current: state, At: at}); err != nil {
+		if a, err = r.Store.Announce(ctx, m.ID, r.firstAnnouncement(dynamo.Announcement{Fingerprint: fp, Current: state, At: at})); err != nil {
 			return announced{}, err
 		}
 	case err != nil:
 		return announced{}, err
 	}
 	if !at.Before(m.End) {
-		return announced{sequence: a.Sequence}, nil
+		return announced{sequence: a.Sequence, current: a}, nil
 	}
 	if a.Fingerprint != fp {
 		from := a.Sequence
@@ -115,11 +116,11 @@ func (r *Runner) announce(ctx context.Context, engine *campaign.Engine, m group.
 		return announced{wait: "the schedule row changed during this run; the next run sends"}, nil
 	}
 	if a.Sequence == 0 || a.Previous == nil {
-		return announced{sequence: a.Sequence}, nil
+		return announced{sequence: a.Sequence, current: a}, nil
 	}
 	mr := &MeetingReport{MeetingID: m.ID, Campaign: UpdateKind(a.Sequence), Sent: true}
 	mr.Result, err = r.runUpdate(ctx, engine, m, a, at)
-	return announced{sequence: a.Sequence, update: mr}, err
+	return announced{sequence: a.Sequence, current: a, update: mr}, err
 }
 
 // runUpdate sends the update (or cancellation) at announcement a to every member
@@ -148,6 +149,11 @@ func (r *Runner) runUpdate(ctx context.Context, engine *campaign.Engine, m group
 			msg := r.Message(group.Invitation, m, member, *from, "", at)
 			msg.Now = r.Clock() // Date and DTSTAMP: when it goes out, not when the run started
 			msg.Sequence, msg.Changes = a.Sequence, changes
+			org, err := r.Organizer(a, m, member, at)
+			if err != nil {
+				return nil, err
+			}
+			msg.Organizer = org
 			out, err := r.Renderer.Render(msg)
 			return out.Raw, err
 		},

@@ -42,6 +42,14 @@ type Announcement struct {
 	Current     CalendarState  `dynamodbav:"current"`
 	Previous    *CalendarState `dynamodbav:"previous,omitempty"` // what Sequence-1 said (nil at 0)
 	At          time.Time      `dynamodbav:"announced_at"`       // the run that announced it
+	// ReplyDomain and ReplyKey are fixed by the first announcement: the ORGANIZER
+	// of the meeting's every invitation, update and cancellation is
+	// rsvp+<reply token signed with ReplyKey>@ReplyDomain, so members' calendars
+	// keep matching its updates after a key rotation or a change of
+	// AFTERPARTY_REPLY_DOMAIN. Empty (no reply domain then, or announced before
+	// replies existed): the ORGANIZER is the group's From address.
+	ReplyDomain string `dynamodbav:"reply_domain,omitempty"`
+	ReplyKey    string `dynamodbav:"reply_key,omitempty"`
 }
 
 // Announcement reads a meeting's announced state; ErrNotFound if it was never

@@ -70,6 +70,11 @@ type Message struct {
 	Changes    []string  // for an update: what changed, one line each (see Changes)
 	Now        time.Time // Date header and DTSTAMP
 	MessageID  string    // optional; generated as <random@domain-of-From> if empty
+	// Organizer is the calendar's ORGANIZER when members may answer from their
+	// calendar: the member's reply address on the reply domain (RSVP=TRUE). Nil:
+	// the ORGANIZER is From, whose mail is not read, so the calendar asks for no
+	// reply (RSVP=FALSE) and its DESCRIPTION says to answer with the links.
+	Organizer *mail.Address
 }
 
 // Rendered is a finished email.
@@ -223,10 +228,15 @@ func (m Message) method() string {
 func (m Message) invite(description string) ical.Invite {
 	member := m.Member
 	member.Name = oneLine(member.Name)
+	organizer, rsvp := mail.Address{Name: m.fromName(), Address: m.Group.From.Address}, false
+	if m.Organizer != nil {
+		organizer, rsvp = *m.Organizer, true
+	}
 	return ical.Invite{
+		RSVP:        rsvp,
 		Method:      m.method(),
 		Meeting:     m.Meeting,
-		Organizer:   mail.Address{Name: m.fromName(), Address: m.Group.From.Address},
+		Organizer:   organizer,
 		Attendee:    &member,
 		Sequence:    m.Sequence,
 		Stamp:       m.Now,

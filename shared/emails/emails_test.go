@@ -389,8 +389,8 @@ func TestRender(t *testing.T) {
 			if len(atts) != 1 || atts[0].Email() != m.Member.Email {
 				t.Errorf("ATTENDEE %+v, want the member", atts)
 			}
-			if got := eventProp(ev, ics.ComponentPropertyOrganizer); got != "mailto:"+m.Group.From.Address {
-				t.Errorf("ORGANIZER %q", got)
+			if got := eventProp(ev, ics.ComponentPropertyOrganizer); got != "mailto:"+m.Organizer.Address {
+				t.Errorf("ORGANIZER %q, want the member's reply address", got)
 			}
 			wantStatus := map[string]string{"REQUEST": "CONFIRMED", "CANCEL": "CANCELLED"}[tt.method]
 			if got := eventProp(ev, ics.ComponentPropertyStatus); got != wantStatus {

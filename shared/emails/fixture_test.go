@@ -45,8 +45,13 @@ func fixture(t testing.TB, k group.Kind, zone, start string) emails.Message {
 		group.Teaser:     s.Add(-24 * time.Hour),
 		group.Pub:        m.End,
 	}[k]
+	var organizer *mail.Address
+	if k == group.Invitation {
+		organizer = &mail.Address{Name: "Rose City Gophers", Address: "rsvp+vbi4lcyhydnuhwp4aqlxe3pe5amv2gq3ddyhh2xlpm@reply.afterparty.example"}
+	}
 	return emails.Message{
-		Kind: k,
+		Organizer: organizer,
+		Kind:      k,
 		Group: emails.Group{
 			Name:       "Rose City Gophers",
 			From:       mail.Address{Name: "Rose City Gophers", Address: "organizers@afterparty.example"},

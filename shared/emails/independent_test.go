@@ -355,11 +355,15 @@ func checkCalendar(t *testing.T, cal *nodeCalendar, m emails.Message, method str
 			t.Errorf("DESCRIPTION lacks the topic: %q", ev.Description)
 		}
 	}
-	if o := ev.Organizer; o == nil || o.Value != "mailto:"+m.Group.From.Address || o.Params["CN"] != m.Group.From.Name {
-		t.Errorf("ORGANIZER %+v", o)
+	organizer, rsvp := m.Group.From, "FALSE"
+	if m.Organizer != nil {
+		organizer, rsvp = *m.Organizer, "TRUE"
+	}
+	if o := ev.Organizer; o == nil || o.Value != "mailto:"+organizer.Address || o.Params["CN"] != organizer.Name {
+		t.Errorf("ORGANIZER %+v, want %v", o, organizer)
 	}
 	wantAttendee := nodeCalAddress{Value: "mailto:" + m.Member.Email, Params: map[string]string{
-		"CN": m.Member.Name, "ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": "TRUE",
+		"CN": m.Member.Name, "ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION", "RSVP": rsvp,
 	}}
 	if len(ev.Attendees) != 1 {
 		t.Fatalf("ATTENDEEs %+v", ev.Attendees)

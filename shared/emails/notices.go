@@ -15,11 +15,12 @@ const (
 	NoticePromoted    = "promoted"     // a place opened up: off the waitlist, going
 	NoticeJoinConfirm = "join-confirm" // double opt-in: confirm your address
 	NoticeWelcome     = "welcome"      // confirmed: welcome to the group
+	NoticeWaitlisted  = "waitlisted"   // a Yes from the member's calendar landed on the waitlist
 )
 
 // NoticeKinds lists every notice; each has templates/notices/<kind>.txt (defining
 // "subject" and "text") and <kind>.html (defining "html").
-var NoticeKinds = []string{NoticePromoted, NoticeJoinConfirm, NoticeWelcome}
+var NoticeKinds = []string{NoticePromoted, NoticeJoinConfirm, NoticeWelcome, NoticeWaitlisted}
 
 // NoticeLinks are the links a notice carries.
 type NoticeLinks struct {
@@ -39,8 +40,10 @@ type Notice struct {
 	Member  group.Member
 	Meeting *group.Meeting // for NoticePromoted
 	Guests  int            // guests coming with the member (NoticePromoted)
-	Links   NoticeLinks
-	Now     time.Time
+	// Position is the member's place in the waitlist's line (NoticeWaitlisted).
+	Position int
+	Links    NoticeLinks
+	Now      time.Time
 }
 
 // noticeFuncs are the notice templates' helpers on top of funcs.

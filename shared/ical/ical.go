@@ -48,6 +48,10 @@ type Invite struct {
 	Description string        // plain text, e.g. with the member's RSVP link
 	URL         string        // the meeting's page
 	UIDDomain   string        // UID = <meeting id>@<UIDDomain>, stable for the meeting's life
+	// RSVP asks the attendee's calendar to offer Yes / Maybe / No and send an
+	// iMIP REPLY to Organizer (RSVP=TRUE). Set it only when Organizer is an address
+	// whose mail is read (the reply domain); else answers would be lost.
+	RSVP bool
 }
 
 // UID is the event's identifier: the same in the invitation, every update and the
@@ -228,7 +232,7 @@ func (i Invite) event(method string) *ics.VEvent {
 			mail.Address{Name: i.Attendee.Name, Address: i.Attendee.Email},
 			ics.ParticipationRoleReqParticipant,
 			ics.ParticipationStatusNeedsAction,
-			&ics.KeyValues{Key: string(ics.ParameterRsvp), Value: []string{"TRUE"}},
+			&ics.KeyValues{Key: string(ics.ParameterRsvp), Value: []string{rsvp(i.RSVP)}},
 		)
 	}
 	status := ics.ObjectStatusConfirmed
@@ -238,6 +242,13 @@ func (i Invite) event(method string) *ics.VEvent {
 	e.SetStatus(status)
 	e.SetTimeTransparency(ics.TransparencyOpaque)
 	return e
+}
+
+func rsvp(b bool) string {
+	if b {
+		return "TRUE"
+	}
+	return "FALSE"
 }
 
 // Location is the event's LOCATION: venue and address on one line.

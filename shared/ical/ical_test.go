@@ -55,6 +55,7 @@ func invite(t testing.TB, method string) Invite {
 		Description: "Say yes: https://afterparty.example/r/abc",
 		URL:         "https://afterparty.example/m/2026-12-10",
 		UIDDomain:   "afterparty.example",
+		RSVP:        true,
 	}
 }
 
@@ -146,6 +147,14 @@ func TestInviteBytes(t *testing.T) {
 			want: []string{
 				"METHOD:REQUEST", "STATUS:CONFIRMED",
 				`ATTENDEE;CN="Ann O'Brien";PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:ann@example.com`,
+			},
+			attendee: true,
+		},
+		{
+			name: "request whose replies nobody reads",
+			in:   func() Invite { i := invite(t, MethodRequest); i.RSVP = false; return i }(),
+			want: []string{
+				`ATTENDEE;CN="Ann O'Brien";PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;RSVP=FALSE:mailto:ann@example.com`,
 			},
 			attendee: true,
 		},

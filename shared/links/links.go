@@ -3,9 +3,12 @@
 package links
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -211,4 +214,139 @@ func (b Builder) URL(path string, c Claims, extra url.Values) string {
 	}
 	q.Set("t", b.Signer.Sign(c))
 	return b.BaseURL + path + "?" + q.Encode()
+}
+
+// ActionReply authorizes an email reply to the meeting's calendar invitation: the
+// token in the local part of the ORGANIZER address (rsvp+TOKEN@reply domain).
+const ActionReply = "reply"
+
+// Reply tokens: the compact form of a token for an email local part. RFC 5321
+// §4.5.3.1.1 allows 64 octets in a local part, and some MTAs lower-case it, so the
+// token is lower-case base32 (RFC 4648, no padding) of
+//
+//	key tag (2) | member (10) | meeting tag (4) | HMAC-SHA256 truncated (10)
+//
+// 26 bytes, 42 characters: "rsvp+" and the token are 47 octets. The key tag and the
+// meeting tag are the first bytes of SHA-256 of the key id and of the meeting id:
+// they only pick which key and which meetings to try. The MAC covers the full key
+// id, member id, meeting id and ActionReply, so a token is only valid for the
+// meeting it was signed for; 80 bits of MAC is the shortest RFC 2104 §5 advises.
+// A reply token has no expiry: the key's own retirement after a rotation ends it,
+// and a reply after the meeting's start changes nothing anyway. It carries no
+// expiry so that it is the same for the invitation, every update and the
+// cancellation (calendars match an update to their event by UID and ORGANIZER).
+const (
+	ReplyTokenLen   = 42
+	replyMACLen     = 10
+	replyRawLen     = 2 + memberIDLen + 4 + replyMACLen
+	memberIDLen     = 10 // group.MemberID: "m" + 20 hex digits
+	memberIDPrefix  = "m"
+	memberIDHexChar = 2 * memberIDLen
+)
+
+var replyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// ErrNoKey means the signer does not hold the key id asked for.
+var ErrNoKey = errors.New("no such signing key")
+
+// HasKey reports whether kid is a key the signer can sign and verify with at now.
+func (s *Signer) HasKey(kid string, now time.Time) bool {
+	return s.keys.Load().has(kid, now)
+}
+
+func (k *keyset) has(kid string, now time.Time) bool {
+	if _, ok := k.keys[kid]; !ok {
+		return false
+	}
+	retire, set := k.retired[kid]
+	return !set || now.Before(retire)
+}
+
+// ReplyToken signs the compact reply token of (member, meeting) with key kid, so
+// that a meeting keeps one ORGANIZER across a key rotation; kid "" is the current
+// key. It fails for a key the signer does not hold or a member id not made by
+// group.MemberID.
+func (s *Signer) ReplyToken(kid, member, meeting string) (string, error) {
+	k := s.keys.Load()
+	if kid == "" {
+		kid = k.current
+	}
+	key, ok := k.keys[kid]
+	if !ok {
+		return "", fmt.Errorf("reply token for %s/%s: key %q: %w", meeting, member, kid, ErrNoKey)
+	}
+	raw := make([]byte, 0, replyRawLen)
+	raw = append(raw, tag(kid, 2)...)
+	id, err := memberBytes(member)
+	if err != nil {
+		return "", fmt.Errorf("reply token for %s: %w", meeting, err)
+	}
+	raw = append(raw, id...)
+	raw = append(raw, tag(meeting, 4)...)
+	raw = append(raw, replyMAC(key, kid, member, meeting)...)
+	return strings.ToLower(replyEncoding.EncodeToString(raw)), nil
+}
+
+// ReplyClaims is what a valid reply token says.
+type ReplyClaims struct {
+	KeyID, Member, Meeting string
+}
+
+// VerifyReply checks a reply token (any letter case) in constant time against
+// the candidate meetings whose tag it carries: the meeting named by the reply's
+// calendar UID or, for a reply without one, every meeting the caller knows.
+func (s *Signer) VerifyReply(token string, meetings []string, now time.Time) (ReplyClaims, error) {
+	raw, err := replyEncoding.DecodeString(strings.ToUpper(strings.TrimSpace(token)))
+	if err != nil || len(raw) != replyRawLen || len(token) != ReplyTokenLen {
+		return ReplyClaims{}, ErrMalformed
+	}
+	member := memberIDPrefix + hex.EncodeToString(raw[2:2+memberIDLen])
+	meetingTag := raw[2+memberIDLen : 2+memberIDLen+4]
+	mac := raw[2+memberIDLen+4:]
+	var known bool
+	k := s.keys.Load()
+	for kid, key := range k.keys {
+		if !bytes.Equal(tag(kid, 2), raw[:2]) {
+			continue
+		}
+		if !k.has(kid, now) {
+			continue
+		}
+		known = true
+		for _, m := range meetings {
+			if !bytes.Equal(tag(m, 4), meetingTag) {
+				continue
+			}
+			if hmac.Equal(replyMAC(key, kid, member, m), mac) {
+				return ReplyClaims{KeyID: kid, Member: member, Meeting: m}, nil
+			}
+		}
+	}
+	if !known {
+		return ReplyClaims{}, ErrUnknownKey
+	}
+	return ReplyClaims{}, ErrForged
+}
+
+func tag(s string, n int) []byte {
+	sum := sha256.Sum256([]byte(s))
+	return sum[:n]
+}
+
+func replyMAC(key []byte, kid, member, meeting string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(strings.Join([]string{kid, member, meeting, ActionReply}, "~")))
+	return h.Sum(nil)[:replyMACLen]
+}
+
+func memberBytes(member string) ([]byte, error) {
+	h, ok := strings.CutPrefix(member, memberIDPrefix)
+	if !ok || len(h) != memberIDHexChar || strings.ToLower(h) != h {
+		return nil, fmt.Errorf("member id %q is not a member id (m + %d hex digits)", member, memberIDHexChar)
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		return nil, fmt.Errorf("member id %q is not a member id (m + %d hex digits)", member, memberIDHexChar)
+	}
+	return b, nil
 }

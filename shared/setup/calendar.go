@@ -48,6 +48,9 @@ func (c calendar) MemberInvite(m group.Meeting, member group.Member, now time.Ti
 	}
 	msg := c.runner.Message(group.Invitation, m, member, c.organizer, "", now)
 	msg.Sequence = seq
+	if msg.Organizer, err = c.runner.CalendarOrganizer(ctx, m, member, now); err != nil {
+		return nil, err
+	}
 	return c.runner.Renderer.Calendar(msg)
 }
 

@@ -22,6 +22,7 @@ const (
 	noticeJoinConfirm = emails.NoticeJoinConfirm
 	noticeWelcome     = emails.NoticeWelcome
 	noticePromoted    = emails.NoticePromoted
+	noticeWaitlisted  = emails.NoticeWaitlisted
 )
 
 // builder makes signed links for the site's emails and pages. Behind a Lambda
@@ -86,7 +87,7 @@ func (s *Site) Repair(ctx context.Context, m group.Meeting) (dynamo.ReconcileRep
 }
 
 // sendNotice renders and sends one notice through SES.
-func (s *Site) sendNotice(r *http.Request, kind string, member group.Member, m *group.Meeting, confirm string) error {
+func (s *Site) sendNotice(r *http.Request, kind string, member group.Member, m *group.Meeting, confirm string, position ...int) error {
 	if s.SES == nil || s.Notices == nil {
 		return fmt.Errorf("the site has no email sender")
 	}
@@ -100,6 +101,9 @@ func (s *Site) sendNotice(r *http.Request, kind string, member group.Member, m *
 		Meeting: m,
 		Links:   emails.NoticeLinks{Confirm: confirm, Unsubscribe: unsub, UnsubscribeOneClick: unsub, MeetingPage: b.BaseURL + "/calendar.ics"},
 		Now:     now,
+	}
+	if len(position) > 0 {
+		n.Position = position[0]
 	}
 	if m != nil {
 		ml := cycle.MemberLinks(b, *m, member, now)
