@@ -167,8 +167,6 @@ var failurePaths = map[string]string{
 	"TeasersFunction dynamodb:DeleteItem table/StateTable":   "ReleaseClaim, as for reminders",
 	"PubFunction dynamodb:DeleteItem table/StateTable":       "ReleaseClaim, as for reminders",
 	"DigestFunction dynamodb:DeleteItem table/StateTable":    "ReleaseClaim, as for reminders (the organizers' digest goes through the same ledger)",
-	"RemindersFunction dynamodb:PutItem table/StateTable":    "the first scheduled run to need a meeting's places item or bank icebreaker creates it (ensureCount, AssignIcebreaker); here the invitations run came first",
-	"TeasersFunction dynamodb:PutItem table/StateTable":      "AssignIcebreaker, as for reminders: here the digest drew the question first",
 	"TeasersFunction dynamodb:GetItem table/StateTable":      "reads the icebreaker a meeting was given when another run drew it first and the conditional put lost",
 }
 

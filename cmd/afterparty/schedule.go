@@ -101,6 +101,11 @@ func scheduleApplyCmd() *cobra.Command {
 				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "applied %s to table %s: %d created, %d updated, %d unchanged\n", args[0], a.Config.ScheduleTable, created, updated, unchanged)
+			// The calendar feed reads its own copy of the schedule; the scheduled
+			// runs refresh it too, within SendEvery of an edit in the console.
+			if _, _, err := a.Runner.Meetings(cmd.Context()); err != nil {
+				return fmt.Errorf("refresh the calendar feed: %w", err)
+			}
 			var others []string
 			for id := range before {
 				if !inFile[id] {

@@ -140,6 +140,10 @@ func (a *App) PutMeeting(tb testing.TB, fields map[string]string) group.Meeting 
 	if len(problems) > 0 {
 		tb.Fatalf("test meeting is invalid: %v", problems)
 	}
+	// As `schedule apply` does, so the calendar feed shows it.
+	if _, _, err := a.Runner.Meetings(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
 	return m
 }
 

@@ -146,6 +146,7 @@ func (r *Runner) Meetings(ctx context.Context) ([]group.Meeting, map[string]grou
 		return nil, nil, err
 	}
 	var ms []group.Meeting
+	var feed []group.Row
 	bad := map[string]group.Problems{}
 	for _, row := range rows {
 		if !r.inScope(strings.TrimSpace(row[group.FieldMeetingID].Text)) {
@@ -162,8 +163,25 @@ func (r *Runner) Meetings(ctx context.Context) ([]group.Meeting, map[string]grou
 			continue
 		}
 		ms = append(ms, m)
+		if r.Clock != nil && m.End.After(r.Clock().Add(-group.FeedWindow)) {
+			feed = append(feed, row)
+		}
 	}
+	r.publishFeed(ctx, feed)
 	return ms, bad, nil
+}
+
+// publishFeed keeps the calendar feed's copy of the schedule up to date: the valid
+// rows the feed can show (the web function reads them with one GetItem and never
+// Scans the schedule). A run limited to the smoke test's meeting publishes nothing,
+// and a failure is logged: the feed then shows the schedule as it was.
+func (r *Runner) publishFeed(ctx context.Context, rows []group.Row) {
+	if r.Only != nil || r.Clock == nil {
+		return
+	}
+	if err := r.Store.PublishFeed(ctx, rows, r.Clock()); err != nil && r.Log != nil {
+		r.Log.Warn("the calendar feed keeps its earlier copy of the schedule", "error", err)
+	}
 }
 
 // Run sends kind for every meeting due at `at`.

@@ -21,6 +21,9 @@ type Value struct {
 	Text string
 }
 
+// FeedWindow is how far back the group's calendar feed reaches.
+const FeedWindow = 90 * 24 * time.Hour
+
 // Row is one schedule row as read from YAML or from the schedule table.
 type Row map[string]Value
 

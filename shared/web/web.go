@@ -30,7 +30,7 @@ import (
 // Store is what the pages read and write, shaped like shared/dynamo's Store.
 type Store interface {
 	ScheduleRow(ctx context.Context, meetingID string) (group.Row, error)
-	ScheduleRows(ctx context.Context) ([]group.Row, error)
+	FeedRows(ctx context.Context) ([]group.Row, error)
 	Member(ctx context.Context, id string) (group.Member, error)
 	Members(ctx context.Context, ids []string) (map[string]group.Member, error)
 	RSVP(ctx context.Context, meetingID, memberID string) (group.RSVP, error)
@@ -526,12 +526,12 @@ func (s *Site) webcal(r *http.Request) template.URL {
 }
 
 // FeedWindow is how far back the calendar feed reaches.
-const FeedWindow = 90 * 24 * time.Hour
+const FeedWindow = group.FeedWindow
 
 func (s *Site) feed(w http.ResponseWriter, r *http.Request) {
-	rows, err := s.Store.ScheduleRows(r.Context())
+	rows, err := s.Store.FeedRows(r.Context())
 	if err != nil {
-		s.Log.Error("read schedule", "error", err)
+		s.Log.Error("read the feed's copy of the schedule", "error", err)
 		http.Error(w, "schedule unavailable, try again later", http.StatusServiceUnavailable)
 		return
 	}
