@@ -49,6 +49,7 @@ type Links struct {
 	UnsubscribeOneClick string // https POST target for List-Unsubscribe (RFC 8058)
 	Calendar            string // .ics download
 	MeetingPage         string
+	Met                 string // the /met page: who did you meet? (connections)
 }
 
 // Message is one email to one member. It is the dot of the kind's templates.
@@ -70,6 +71,8 @@ type Message struct {
 	Changes    []string  // for an update: what changed, one line each (see Changes)
 	Now        time.Time // Date header and DTSTAMP
 	MessageID  string    // optional; generated as <random@domain-of-From> if empty
+	// Introduction is who the member is introduced to (group.Introduction only).
+	Introduction *Introduction
 }
 
 // Rendered is a finished email.
@@ -98,6 +101,7 @@ func NewRenderer() (*Renderer, error) {
 	for i, k := range group.Kinds {
 		names[i] = string(k)
 	}
+	names = append(names, string(group.Introduction)) // sent from the connections run (introductions.go)
 	parsed, err := parseKinds("templates", "templates/layout", names, nil)
 	if err != nil {
 		return nil, err
@@ -338,6 +342,9 @@ func (m Message) header(subject string) (mail.Header, error) {
 		}
 		replyTo = append(replyTo, a)
 	}
+	if m.Introduction != nil {
+		replyTo = m.Introduction.replyTo() // a reply goes to the other member
+	}
 	h.SetAddressList("Reply-To", replyTo)
 	h.SetSubject(subject)
 
@@ -422,6 +429,11 @@ func (m Message) validate() error {
 		}
 		links["Pub"] = m.Links.Pub
 		addAll(optional, rsvp)
+	case group.Connections:
+		links["Met"] = m.Links.Met
+	case group.Introduction:
+		errs = append(errs, m.Introduction.validate()...)
+		optional["Met"] = m.Links.Met
 	}
 	for name, u := range links {
 		if u == "" {

@@ -19,11 +19,14 @@ const (
 	Reminder   Kind = "reminder"
 	Teaser     Kind = "teaser"
 	Pub        Kind = "pub"
+	// Connections is the morning-after "who did you meet?" email with the /met link
+	// (connections.go).
+	Connections Kind = "connections"
 )
 
 // Kinds lists every scheduled message kind: the one list the functions, the CLI and
 // the tests derive theirs from.
-var Kinds = []Kind{Invitation, Reminder, Teaser, Pub}
+var Kinds = []Kind{Invitation, Reminder, Teaser, Pub, Connections}
 
 // ParseKind turns a command-line or event name into a Kind.
 func ParseKind(s string) (Kind, bool) {
