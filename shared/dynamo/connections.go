@@ -354,3 +354,33 @@ func (s *Store) ConnectionCounts(ctx context.Context, meetingID string) (group.C
 	}
 	return c, nil
 }
+
+// TicksOf reads whom each of the given members ticked for a meeting (BatchGetItem):
+// member -> ticked member -> true.
+func (s *Store) TicksOf(ctx context.Context, meetingID string, ids []string) (map[string]map[string]bool, error) {
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			keys = append(keys, key(meetingPK(meetingID), metPrefix+id))
+		}
+	}
+	out := make(map[string]map[string]bool, len(keys))
+	err := s.batchGet(ctx, keys, func(item map[string]types.AttributeValue) error {
+		var it metItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return err
+		}
+		set := map[string]bool{}
+		for _, t := range it.Ticked {
+			set[t] = true
+		}
+		out[strings.TrimPrefix(it.SK, metPrefix)] = set
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read ticks of %s: %w", meetingID, err)
+	}
+	return out, nil
+}

@@ -30,10 +30,12 @@ var Kinds = []Kind{Invitation, Reminder, Teaser, Pub, Connections}
 
 // ParseKind turns a command-line or event name into a Kind.
 func ParseKind(s string) (Kind, bool) {
-	s = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), "s")
-	for _, k := range Kinds {
-		if string(k) == s {
-			return k, true
+	s = strings.ToLower(strings.TrimSpace(s))
+	for _, name := range []string{s, strings.TrimSuffix(s, "s")} {
+		for _, k := range Kinds {
+			if string(k) == name {
+				return k, true
+			}
 		}
 	}
 	return "", false
