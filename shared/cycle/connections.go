@@ -241,3 +241,23 @@ func (r *Runner) AfterpartyHandler() func(context.Context, events.EventBridgeEve
 		return rep, errors.Join(errs...)
 	}
 }
+
+// stayedInTouch is the /met figures of the meeting before m (the latest that ended
+// before m starts and was held), for the last digest; nil if there is none.
+func (r *Runner) stayedInTouch(ctx context.Context, m group.Meeting, all []group.Meeting) (*emails.StayedInTouch, error) {
+	var prev *group.Meeting
+	for i := range all {
+		p := all[i]
+		if p.ID != m.ID && !p.Cancelled() && !p.End.After(m.Start) && (prev == nil || p.End.After(prev.End)) {
+			prev = &p
+		}
+	}
+	if prev == nil {
+		return nil, nil
+	}
+	c, err := r.Store.ConnectionCounts(ctx, prev.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &emails.StayedInTouch{Title: prev.Title, ConnectionCounts: c}, nil
+}

@@ -81,8 +81,6 @@ func (s *Site) met(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case m.Cancelled():
 		v.Closed = "This meeting was cancelled."
-	case now.Before(m.Start):
-		v.Closed = "This page opens once the meeting has started."
 	case group.MetClosed(m, now):
 		v.Closed = "This page closed two weeks after the meeting. See you at the next one!"
 	case !member.Wants(group.Connections):
