@@ -17,6 +17,7 @@ import (
 	"github.com/afterparty/afterparty/infra/localstack"
 	"github.com/afterparty/afterparty/shared/config"
 	"github.com/afterparty/afterparty/shared/cycle"
+	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/links"
 	"github.com/afterparty/afterparty/shared/setup"
 )
@@ -121,6 +122,7 @@ func TestIAMPoliciesAreWhatTheFunctionsCall(t *testing.T) {
 	run("reminders", scheduledEvent(t, m.Start.Add(-48*time.Hour)))
 	run("teasers", scheduledEvent(t, m.Start.Add(-24*time.Hour)))
 	run("pub", scheduledEvent(t, m.End.Add(time.Minute)))
+	run("pub", scheduledEvent(t, group.DefaultLeadTimes.ConnectionsOpen(m).Add(time.Minute))) // connections and introductions
 	run("feedback", sesEvent(t, "ses-bounce-permanent.json", a.Email("ken")))
 
 	granted, err := iam.Granted(stack.TemplatePath())

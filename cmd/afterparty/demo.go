@@ -75,6 +75,7 @@ func demoCmd() *cobra.Command {
 				{opens(group.Teaser), "icebreaker teasers and the organizers' 1-day digest are due"},
 				{meeting.Start.Add(-3 * time.Hour).Add(time.Minute), "3 hours to go: the organizers' last headcount"},
 				{meeting.End.Add(5 * time.Minute), "the meeting just ended: pub email"},
+				{a.Config.Leads.ConnectionsOpen(meeting).Add(time.Minute), "the morning after: who did you meet?"},
 			}
 			for i, tick := range ticks {
 				if i > 0 {
@@ -117,8 +118,10 @@ func demoCmd() *cobra.Command {
 				switch i {
 				case 0:
 					demoClicks(ctx, out, a, meeting, "http://"+ln.Addr().String(), tick.at)
-				case len(ticks) - 1:
+				case len(ticks) - 2:
 					demoPubClicks(ctx, out, a, meeting, "http://"+ln.Addr().String(), tick.at)
+				case len(ticks) - 1:
+					demoMet(ctx, out, a, meeting, "http://"+ln.Addr().String(), tick.at)
 				}
 			}
 			fmt.Fprintf(out, "\nThe cycle is done. Open %s to read every email and click its links.\nCtrl-C stops everything.\n", inbox)

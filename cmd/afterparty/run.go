@@ -295,7 +295,7 @@ func rsvpsCmd() *cobra.Command {
 			tw.Flush()
 			fmt.Fprintf(out, "yes %d, maybe %d, no %d, no answer %d; places taken %d (incl. %d guests), waitlisted %d; coming to the pub %d\n",
 				counts["yes"], counts["maybe"], counts["no"], counts["no answer"], counts["going"], counts["guests"], counts["waitlisted"], counts["pub"])
-			return nil
+			return printConnections(ctx, out, a.Store, id)
 		},
 	}
 	cmd.Flags().BoolVar(&asCSV, "csv", false, "print CSV (email,name,answer,place,guests,answered_at,changes,pub)")

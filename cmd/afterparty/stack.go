@@ -46,6 +46,7 @@ var (
 		"ReminderLead":    "AFTERPARTY_REMINDER_LEAD",
 		"TeaserLead":      "AFTERPARTY_TEASER_LEAD",
 		"PubMaxDelay":     "AFTERPARTY_PUB_MAX_DELAY",
+		"ConnectionsAt":   "AFTERPARTY_CONNECTIONS_AT",
 	}
 	stackResources = map[string]string{
 		"LinkSecret":       "AFTERPARTY_LINK_SECRET_ARN",

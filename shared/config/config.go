@@ -40,6 +40,7 @@ var Vars = []Var{
 	{"AFTERPARTY_REMINDER_LEAD", "2d", "how long before the start the reminder goes out"},
 	{"AFTERPARTY_TEASER_LEAD", "1d", "how long before the start the icebreaker teaser goes out"},
 	{"AFTERPARTY_PUB_MAX_DELAY", "3h", "after the end, how long the pub email may still go out"},
+	{"AFTERPARTY_CONNECTIONS_AT", "10:00", "local time (HH:MM) on the day after a meeting when the connections email (\"who did you meet?\") goes out"},
 	{"AFTERPARTY_MAX_SEND_RATE", "0", "emails per second at most (0: SES's own MaxSendRate)"},
 	{"AFTERPARTY_CONFIGURATION_SET", "", "SES configuration set every email is sent with; its bounce and complaint events feed the feedback function (set by template.yaml)"},
 	{"AFTERPARTY_REPLY_DOMAIN", "", "domain SES receives calendar replies on (rsvp+TOKEN@domain is every invitation's ORGANIZER); empty: invitations ask for answers by link only (RSVP=FALSE)"},
@@ -189,6 +190,9 @@ func Load(getenv Getenv) (Config, error) {
 			return c, fmt.Errorf("%s: %v", d.name, err)
 		}
 	}
+	if c.Leads.ConnectionsAt, err = ParseClock(get("AFTERPARTY_CONNECTIONS_AT")); err != nil {
+		return c, fmt.Errorf("AFTERPARTY_CONNECTIONS_AT: %v", err)
+	}
 	if c.ClaimLease, err = time.ParseDuration(get("AFTERPARTY_CLAIM_LEASE")); err != nil || c.ClaimLease <= 0 {
 		return c, fmt.Errorf("AFTERPARTY_CLAIM_LEASE %q must be a positive duration such as 2m or 30s", get("AFTERPARTY_CLAIM_LEASE"))
 	}
@@ -212,6 +216,15 @@ func ParseLead(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a lead time (e.g. 14d, 36h, 90m)", s)
 	}
 	return d, nil
+}
+
+// ParseClock reads a time of day "HH:MM" (00:00 to 23:59) as the time since midnight.
+func ParseClock(s string) (time.Duration, error) {
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a time of day (HH:MM, e.g. 10:00)", s)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
 // Endpoints are where the DynamoDB and SES clients connect; empty means the SDK's

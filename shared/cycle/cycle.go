@@ -118,6 +118,9 @@ type Report struct {
 	At       time.Time       `json:"at"`
 	Meetings []MeetingReport `json:"meetings"`
 	Invalid  []string        `json:"invalid_rows,omitempty"`
+	// Also are the runs of other kinds the same invocation made (the pub function
+	// also sends connections emails and introductions: AfterpartyHandler).
+	Also []Report `json:"also,omitempty"`
 }
 
 // ReminderQuietPeriod keeps a reminder from following an invitation too closely
@@ -392,6 +395,7 @@ func MemberLinks(b links.Builder, m group.Meeting, member group.Member, at time.
 		UnsubscribeOneClick: unsub,
 		Calendar:            answer(links.ActionCalendar, nil),
 		MeetingPage:         b.BaseURL + "/m/" + url.PathEscape(m.ID),
+		Met:                 MetLink(b, m, member),
 	}
 }
 
@@ -402,6 +406,8 @@ const pageSize = campaign.BatchSize
 // answers for teasers and pub emails.
 func (r *Runner) recipients(kind group.Kind, m group.Meeting) func(context.Context, string) (campaign.Batch, error) {
 	switch kind {
+	case group.Connections:
+		return r.attendees(m)
 	case group.Teaser, group.Pub:
 		return func(ctx context.Context, after string) (campaign.Batch, error) {
 			rsvps, next, err := r.Store.RSVPsPage(ctx, m.ID, after, pageSize)

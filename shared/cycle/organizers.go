@@ -212,6 +212,11 @@ func (r *Runner) sendDigest(ctx context.Context, engine *campaign.Engine, i int,
 		return campaign.Result{}, err
 	}
 	hc.Before = group.Digests[i].Label
+	if i == len(group.Digests)-1 {
+		if hc.StayedInTouch, err = r.stayedInTouch(ctx, m, all); err != nil {
+			return campaign.Result{}, err
+		}
+	}
 	job, err := r.organizerJob(m.ID, kind, func(group.Member) emails.OrganizerMessage {
 		return emails.OrganizerMessage{Kind: emails.OrganizerDigest, Count: &hc}
 	})

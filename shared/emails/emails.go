@@ -49,6 +49,7 @@ type Links struct {
 	UnsubscribeOneClick string // https POST target for List-Unsubscribe (RFC 8058)
 	Calendar            string // .ics download
 	MeetingPage         string
+	Met                 string // the /met page: who did you meet? (connections)
 }
 
 // Message is one email to one member. It is the dot of the kind's templates.
@@ -75,6 +76,8 @@ type Message struct {
 	// the ORGANIZER is From, whose mail is not read, so the calendar asks for no
 	// reply (RSVP=FALSE) and its DESCRIPTION says to answer with the links.
 	Organizer *mail.Address
+	// Introduction is who the member is introduced to (group.Introduction only).
+	Introduction *Introduction
 }
 
 // Rendered is a finished email.
@@ -103,6 +106,7 @@ func NewRenderer() (*Renderer, error) {
 	for i, k := range group.Kinds {
 		names[i] = string(k)
 	}
+	names = append(names, string(group.Introduction)) // sent from the connections run (introductions.go)
 	parsed, err := parseKinds("templates", "templates/layout", names, nil)
 	if err != nil {
 		return nil, err
@@ -348,6 +352,9 @@ func (m Message) header(subject string) (mail.Header, error) {
 		}
 		replyTo = append(replyTo, a)
 	}
+	if m.Introduction != nil {
+		replyTo = m.Introduction.replyTo() // a reply goes to the other member
+	}
 	h.SetAddressList("Reply-To", replyTo)
 	h.SetSubject(subject)
 
@@ -432,6 +439,11 @@ func (m Message) validate() error {
 		}
 		links["Pub"] = m.Links.Pub
 		addAll(optional, rsvp)
+	case group.Connections:
+		links["Met"] = m.Links.Met
+	case group.Introduction:
+		errs = append(errs, m.Introduction.validate()...)
+		optional["Met"] = m.Links.Met
 	}
 	for name, u := range links {
 		if u == "" {

@@ -525,7 +525,7 @@ func TestLongSubjects(t *testing.T) {
 				m.Meeting.Title, m.Meeting.PubName, m.Icebreaker = tt.title, tt.pub, tt.icebreaker
 				out, p := render(t, m)
 				if got := subject(t, p.header); got != out.Subject || !strings.Contains(got, strings.TrimSpace(map[group.Kind]string{
-					group.Invitation: tt.title, group.Reminder: tt.title, group.Teaser: tt.icebreaker, group.Pub: tt.pub,
+					group.Invitation: tt.title, group.Reminder: tt.title, group.Teaser: tt.icebreaker, group.Pub: tt.pub, group.Connections: tt.title,
 				}[k])) {
 					t.Errorf("Subject decodes to %q, Rendered.Subject %q", got, out.Subject)
 				}

@@ -40,10 +40,12 @@ func fixture(t testing.TB, k group.Kind, zone, start string) emails.Message {
 		return "https://afterparty.example/l/" + action + "?t=k1.m1." + m.ID + "&sig=Zm9v"
 	}
 	now := map[group.Kind]time.Time{
-		group.Invitation: s.Add(-14 * 24 * time.Hour),
-		group.Reminder:   s.Add(-48 * time.Hour),
-		group.Teaser:     s.Add(-24 * time.Hour),
-		group.Pub:        m.End,
+		group.Invitation:   s.Add(-14 * 24 * time.Hour),
+		group.Reminder:     s.Add(-48 * time.Hour),
+		group.Teaser:       s.Add(-24 * time.Hour),
+		group.Pub:          m.End,
+		group.Connections:  group.DefaultLeadTimes.ConnectionsOpen(m),
+		group.Introduction: m.End.Add(18 * time.Hour),
 	}[k]
 	var organizer *mail.Address
 	if k == group.Invitation {
@@ -68,6 +70,7 @@ func fixture(t testing.TB, k group.Kind, zone, start string) emails.Message {
 			UnsubscribeOneClick: link("unsubscribe-one-click"),
 			Calendar:            link("ics"),
 			MeetingPage:         "https://afterparty.example/m/" + m.ID,
+			Met:                 link("met"),
 		},
 		Icebreaker: "What's the worst name you've ever given a variable?",
 		Now:        now,

@@ -41,6 +41,15 @@ type Headcount struct {
 	Pub        int      // "I'm coming to the pub"
 	FirstTimer []string // names of members whose first Yes this is
 	Icebreaker string
+	// StayedInTouch is how the last meeting's /met went (the 3-hour digest): counts
+	// only, never who.
+	StayedInTouch *StayedInTouch
+}
+
+// StayedInTouch is the /met figures of one meeting.
+type StayedInTouch struct {
+	Title string
+	group.ConnectionCounts
 }
 
 // OrganizerMessage is one email to one organizer. It is the dot of the templates.

@@ -22,18 +22,23 @@ const (
 	Reminder   Kind = "reminder"
 	Teaser     Kind = "teaser"
 	Pub        Kind = "pub"
+	// Connections is the morning-after "who did you meet?" email with the /met link
+	// (connections.go).
+	Connections Kind = "connections"
 )
 
 // Kinds lists every scheduled message kind: the one list the functions, the CLI and
 // the tests derive theirs from.
-var Kinds = []Kind{Invitation, Reminder, Teaser, Pub}
+var Kinds = []Kind{Invitation, Reminder, Teaser, Pub, Connections}
 
 // ParseKind turns a command-line or event name into a Kind.
 func ParseKind(s string) (Kind, bool) {
-	s = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), "s")
-	for _, k := range Kinds {
-		if string(k) == s {
-			return k, true
+	s = strings.ToLower(strings.TrimSpace(s))
+	for _, name := range []string{s, strings.TrimSuffix(s, "s")} {
+		for _, k := range Kinds {
+			if string(k) == name {
+				return k, true
+			}
 		}
 	}
 	return "", false

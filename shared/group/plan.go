@@ -12,14 +12,18 @@ type LeadTimes struct {
 	Reminder    time.Duration // before start
 	Teaser      time.Duration // before start
 	PubMaxDelay time.Duration // after the end, the pub email is no longer sent
+	// ConnectionsAt is the local time of day, on the day after the meeting ends, the
+	// connections email goes out (10h: 10:00 the next morning in the meeting's zone).
+	ConnectionsAt time.Duration
 }
 
 // DefaultLeadTimes are DESIGN.md's defaults.
 var DefaultLeadTimes = LeadTimes{
-	Invitation:  14 * 24 * time.Hour,
-	Reminder:    48 * time.Hour,
-	Teaser:      24 * time.Hour,
-	PubMaxDelay: 3 * time.Hour,
+	Invitation:    14 * 24 * time.Hour,
+	Reminder:      48 * time.Hour,
+	Teaser:        24 * time.Hour,
+	PubMaxDelay:   3 * time.Hour,
+	ConnectionsAt: 10 * time.Hour,
 }
 
 // Window is when a message of one kind may go out for one meeting: from Opens
@@ -39,6 +43,9 @@ func (l LeadTimes) Window(k Kind, m Meeting) Window {
 		return Window{before(m.Start, l.Teaser), m.Start}
 	case Pub:
 		return Window{m.End, m.End.Add(l.PubMaxDelay)}
+	case Connections:
+		opens := l.ConnectionsOpen(m)
+		return Window{opens, opens.Add(ConnectionsSendFor)}
 	}
 	return Window{}
 }
@@ -67,6 +74,9 @@ func (l LeadTimes) Due(k Kind, m Meeting, now time.Time) (bool, string) {
 		if k == Pub {
 			return false, "too late: the pub email goes out at most " + l.PubMaxDelay.String() + " after the meeting ends"
 		}
+		if k == Connections {
+			return false, "too late: the connections email goes out at most " + ConnectionsSendFor.String() + " after its time"
+		}
 		return false, "the meeting has started"
 	case k == Pub && !m.HasPub():
 		return false, "no pub_name in the schedule"
@@ -88,6 +98,8 @@ func Recipient(k Kind, m Member, r *RSVP) bool {
 		return r == nil || r.Answer != No
 	case Teaser, Pub:
 		return r != nil && (r.Answer == Yes || r.Answer == Maybe)
+	case Connections:
+		return r != nil && r.Answer == Yes // and those who said they came to the pub: Attended
 	}
 	return false
 }

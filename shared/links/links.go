@@ -26,6 +26,7 @@ const (
 	ActionUnsubscribe = "unsub"
 	ActionCalendar    = "ics"
 	ActionJoin        = "join" // confirm an address from the /join form (double opt-in)
+	ActionMet         = "met"  // the /met page of one meeting: stay in touch
 )
 
 // Errors a verification can end in; each maps to a page the member understands.

@@ -22,10 +22,11 @@ type kindChoice struct {
 }
 
 var kindLabels = map[group.Kind][2]string{
-	group.Invitation: {"Invitations", "about two weeks before each meeting, with the calendar invite, and any change or cancellation"},
-	group.Reminder:   {"Reminders", "two days before a meeting you haven't said No to"},
-	group.Teaser:     {"Icebreaker teasers", "the night before: the icebreaker question and the speaker's intro"},
-	group.Pub:        {"After-party emails", "when the talk ends: which pub, and the map"},
+	group.Invitation:  {"Invitations", "about two weeks before each meeting, with the calendar invite, and any change or cancellation"},
+	group.Reminder:    {"Reminders", "two days before a meeting you haven't said No to"},
+	group.Teaser:      {"Icebreaker teasers", "the night before: the icebreaker question and the speaker's intro"},
+	group.Pub:         {"After-party emails", "when the talk ends: which pub, and the map"},
+	group.Connections: {"Stay in touch", "the morning after: who did you meet? and the introductions you both asked for"},
 }
 
 func kindChoices(m group.Member) []kindChoice {

@@ -45,6 +45,7 @@ type Store interface {
 	RequestJoin(ctx context.Context, email, name string, now time.Time) (group.Member, bool, error)
 	ConfirmJoin(ctx context.Context, id string, now time.Time) (group.Member, bool, error)
 	Reconcile(ctx context.Context, meetingID string, capacity int, now time.Time) (dynamo.ReconcileReport, error)
+	MetStore // /met (met.go)
 }
 
 var _ Store = (*dynamo.Store)(nil)
@@ -187,6 +188,8 @@ func (s *Site) Handler() http.Handler {
 	mux.HandleFunc("POST /join", s.join)
 	mux.HandleFunc("GET /join/confirm", s.confirmJoin)
 	mux.HandleFunc("POST /join/confirm", s.confirmJoin)
+	mux.HandleFunc("GET /met", s.met)
+	mux.HandleFunc("POST /met", s.met)
 	mux.HandleFunc("GET /invite.ics", s.invite)
 	mux.HandleFunc("GET /m/{id}", s.meetingPage)
 	mux.HandleFunc("GET /calendar.ics", s.feed)
