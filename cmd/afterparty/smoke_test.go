@@ -104,7 +104,7 @@ func TestSmokePasses(t *testing.T) {
 	for _, step := range []string{"write the test meeting", "add the test member", "invitations", "answer Yes", "reminders", "teasers", "digest", "pub", "SES accepted every send", "web URL answers", "remove the test data"} {
 		smokeStepLine(t, out, step, "PASS")
 	}
-	if !strings.Contains(out, "PASS: all 11 steps") || !strings.Contains(out, "5 of 5 accepted") {
+	if !strings.Contains(out, "PASS: all 12 steps") || !strings.Contains(out, "6 of 6 accepted") {
 		t.Errorf("the verdict:\n%s", out)
 	}
 	id := smokeMeetingRE.FindString(out)
@@ -119,8 +119,8 @@ func TestSmokePasses(t *testing.T) {
 			subjects = append(subjects, e.Subject)
 		}
 	}
-	if len(subjects) != 5 {
-		t.Fatalf("the organizer should get 5 emails (invitation, reminder, teaser, digest, pub), got %d: %q", len(subjects), subjects)
+	if len(subjects) != 6 {
+		t.Fatalf("the organizer should get 6 emails (invitation, reminder, teaser, digest, pub, connections), got %d: %q", len(subjects), subjects)
 	}
 	for _, s := range subjects {
 		if !strings.Contains(strings.ToLower(s), "smoke test") {
@@ -170,11 +170,11 @@ func TestSmokeFailsWhenTheWebDoesNotAnswer(t *testing.T) {
 	for _, step := range []string{"invitations", "pub", "SES accepted every send", "remove the test data"} {
 		smokeStepLine(t, out, step, "PASS")
 	}
-	if !strings.Contains(out, "FAIL: 1 of 11 steps failed") || !strings.Contains(errOut, "smoke test failed: web URL answers") {
+	if !strings.Contains(out, "FAIL: 1 of 12 steps failed") || !strings.Contains(errOut, "smoke test failed: web URL answers") {
 		t.Errorf("the verdict: %s\n%s", out, errOut)
 	}
-	if got := localstack.Get(t).Emails(t, "bob@"+domain); len(got) != 5 {
-		t.Errorf("--to bob: bob should get the 5 emails, got %d", len(got))
+	if got := localstack.Get(t).Emails(t, "bob@"+domain); len(got) != 6 {
+		t.Errorf("--to bob: bob should get the 6 emails, got %d", len(got))
 	}
 	if got := localstack.Get(t).Emails(t, "ada@"+domain); len(got) != 0 {
 		t.Errorf("ada is not --to and got %d emails", len(got))
@@ -217,19 +217,19 @@ func TestSmokeFailsWhenSESRejects(t *testing.T) {
 	if ok {
 		t.Fatalf("smoke passed while SES refused every send:\n%s", out)
 	}
-	for _, step := range []string{"invitations", "reminders", "teasers", "digest", "pub", "SES accepted every send"} {
+	for _, step := range []string{"invitations", "reminders", "teasers", "digest", "pub", "connections", "SES accepted every send"} {
 		smokeStepLine(t, out, step, "FAIL")
 	}
-	if line := lineWith(out, "SES accepted every send"); !strings.Contains(line, "0 of 5 sends accepted: invitation: not sent; reminder: not sent") {
+	if line := lineWith(out, "SES accepted every send"); !strings.Contains(line, "0 of 6 sends accepted: invitation: not sent; reminder: not sent") {
 		t.Errorf("the SES step should say what SES refused: %s\n%s", line, out)
 	}
-	if line := lineWith(out, "invitations"); !strings.Contains(line, "sent 0, failed 0, pending 1: SES did not accept it") {
+	if line := lineWith(out, "invitations"); !strings.Contains(line, "sent 0, failed 0, pending 1: ") || !strings.Contains(line, "SES did not accept it") {
 		t.Errorf("the invitations step should say SES did not accept it: %s", line)
 	}
 	for _, step := range []string{"web URL answers", "remove the test data"} {
 		smokeStepLine(t, out, step, "PASS")
 	}
-	if !strings.Contains(errOut, "smoke test failed: invitations, reminders, teasers, digest, pub, SES accepted every send") {
+	if !strings.Contains(errOut, "smoke test failed: invitations, reminders, teasers, digest, pub, connections, SES accepted every send") {
 		t.Errorf("the verdict: %s", errOut)
 	}
 	assertGone(t, a, smokeMeetingRE.FindString(out))

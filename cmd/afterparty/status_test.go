@@ -48,7 +48,7 @@ func (f *fakeSES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "reject":
 		w.Header().Set("X-Amzn-ErrorType", "MessageRejected")
 		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprint(w, `{"message":"Email address is not verified.\nThe following identities failed the check"}`)
+		fmt.Fprint(w, `{"message":"Illegal address.\nThe following addresses failed the check"}`)
 	default:
 		w.Header().Set("X-Amzn-ErrorType", "SendingPausedException")
 		w.WriteHeader(http.StatusBadRequest)
@@ -110,7 +110,7 @@ func TestStatusTellsUnfinishedCampaigns(t *testing.T) {
 			t.Errorf("an error's line break broke the output at %q:\n%s", l, status)
 		}
 	}
-	if !strings.Contains(status, "Email address is not verified. The following identities failed the check") {
+	if !strings.Contains(status, "Illegal address. The following addresses failed the check") {
 		t.Errorf("the rejection is not shown on one line:\n%s", status)
 	}
 }
