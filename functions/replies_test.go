@@ -79,7 +79,7 @@ func TestRepliesFunctionUnderRIE(t *testing.T) {
 	ctx := context.Background()
 
 	raw, replyTo := replyMessage(t, a, "ada", m)
-	sesID := "o3vrnil0e2ic28trm7dfhrc2v0cnbeccl4nbp0g1" + hex.EncodeToString(raw[len(raw)-40 : len(raw)-36])
+	sesID := "o3vrnil0e2ic28trm7dfhrc2v0cnbeccl4nbp0g1" + hex.EncodeToString(raw[len(raw)-40:len(raw)-36])
 	a.Stack.S3.Put(localstack.LocalInboundBucket, inboundPrefix+sesID, raw)
 	ev := receiptEvent(t, sesID, a.Email("ada"), replyTo)
 
