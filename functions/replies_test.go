@@ -15,6 +15,7 @@ import (
 	"github.com/afterparty/afterparty/infra/lambdatest"
 	"github.com/afterparty/afterparty/infra/localstack"
 	"github.com/afterparty/afterparty/shared/group"
+	"github.com/afterparty/afterparty/shared/links"
 )
 
 const (
@@ -22,24 +23,36 @@ const (
 	inboundPrefix = "inbound/"
 )
 
-// replyMessage is shared/replies' Google Calendar REPLY fixture filled in for the
-// member and meeting: From the member, to the member's reply address.
-func replyMessage(t *testing.T, a *apptest.App, member string, m group.Meeting) (raw []byte, replyTo string) {
+// replyMessage is shared/replies' fixture file (e.g. google-accepted.eml, a Google
+// Calendar REPLY) filled in for the member (email) and meeting: From the member,
+// to the member's reply address, a token from signer.
+func replyMessage(t *testing.T, file string, signer *links.Signer, email string, m group.Meeting) (raw []byte, replyTo string) {
 	t.Helper()
-	b, err := os.ReadFile("../shared/replies/testdata/google-accepted.eml")
+	b, err := os.ReadFile("../shared/replies/testdata/" + file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := a.Signer.ReplyToken("", group.MemberID(a.Email(member)), m.ID)
+	tok, err := signer.ReplyToken("", group.MemberID(email), m.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	run := make([]byte, 6)
 	_, _ = rand.Read(run)
 	replyTo = "rsvp+" + tok + "@" + replyDomain
-	raw = []byte(strings.NewReplacer("{{MEMBER}}", a.Email(member), "{{TOKEN}}", tok, "{{DOMAIN}}", replyDomain,
+	raw = []byte(strings.NewReplacer("{{MEMBER}}", email, "{{TOKEN}}", tok, "{{DOMAIN}}", replyDomain,
 		"{{UID}}", m.ID+"@afterparty.example", "{{SEQ}}", "0", "{{RUN}}", hex.EncodeToString(run)).Replace(string(b)))
 	return raw, replyTo
+}
+
+// storeReceived stores raw in the local S3 as the receipt rule's S3 action does
+// and returns the Lambda action's event for it.
+func storeReceived(t *testing.T, stack *localstack.Stack, raw []byte, sender, recipient string) []byte {
+	t.Helper()
+	id := make([]byte, 16)
+	_, _ = rand.Read(id)
+	sesID := hex.EncodeToString(id)
+	stack.S3.Put(localstack.LocalInboundBucket, inboundPrefix+sesID, raw)
+	return receiptEvent(t, sesID, sender, recipient)
 }
 
 // receiptEvent is the SES receipt rule's Lambda action event (testdata, in the
@@ -78,10 +91,8 @@ func TestRepliesFunctionUnderRIE(t *testing.T) {
 	f := lambdatest.Start(t, lambdatest.Build(t, "replies"), repliesEnv(a))
 	ctx := context.Background()
 
-	raw, replyTo := replyMessage(t, a, "ada", m)
-	sesID := "o3vrnil0e2ic28trm7dfhrc2v0cnbeccl4nbp0g1" + hex.EncodeToString(raw[len(raw)-40:len(raw)-36])
-	a.Stack.S3.Put(localstack.LocalInboundBucket, inboundPrefix+sesID, raw)
-	ev := receiptEvent(t, sesID, a.Email("ada"), replyTo)
+	raw, replyTo := replyMessage(t, "google-accepted.eml", a.Signer, a.Email("ada"), m)
+	ev := storeReceived(t, a.Stack, raw, a.Email("ada"), replyTo)
 
 	f.Invoke(t, ev)
 	r, err := a.Store.RSVP(ctx, m.ID, ms["ada"].ID)
@@ -93,7 +104,7 @@ func TestRepliesFunctionUnderRIE(t *testing.T) {
 		t.Fatalf("after the same event again: RSVP %+v, %v; want Yes, answered once", r, err)
 	}
 
-	missing := receiptEvent(t, "never-stored-"+sesID, a.Email("ada"), replyTo)
+	missing := receiptEvent(t, "never-stored", a.Email("ada"), replyTo)
 	if res := f.Call(t, missing); !strings.Contains(res.FunctionError, "NoSuchKey") {
 		t.Fatalf("an event whose message is not in S3: error %q, want one naming NoSuchKey", res.FunctionError)
 	}
