@@ -26,6 +26,7 @@ import (
 var functionIDs = map[string]string{
 	"invitations": "InvitationsFunction", "reminders": "RemindersFunction", "teasers": "TeasersFunction",
 	"pub": "PubFunction", "digest": "DigestFunction", "web": "WebFunction", "feedback": "FeedbackFunction",
+	"replies": "RepliesFunction",
 }
 
 // TestIAMPoliciesAreWhatTheFunctionsCall runs every function as a built bootstrap
@@ -52,6 +53,8 @@ func TestIAMPoliciesAreWhatTheFunctionsCall(t *testing.T) {
 				out = append(out, kv)
 			}
 		}
+		out = append(out, "AFTERPARTY_REPLY_DOMAIN="+replyDomain,
+			"AFTERPARTY_INBOUND_BUCKET="+localstack.LocalInboundBucket, "AFTERPARTY_INBOUND_PREFIX="+inboundPrefix)
 		return append(out, "AWS_ACCESS_KEY_ID="+fn, "AFTERPARTY_LINK_SECRET_ARN="+arn,
 			"AFTERPARTY_CONFIGURATION_SET="+localstack.LocalConfigurationSets[0], "AFTERPARTY_BASE_URL=https://web.example")
 	}
@@ -119,6 +122,21 @@ func TestIAMPoliciesAreWhatTheFunctionsCall(t *testing.T) {
 	post(cycle.MemberLinks(b, m, ms["ada"], time.Now()).No, url.Values{"answer": {"no"}})
 	web.Stop()
 
+	// The replies function: ada says Yes from her calendar (the meeting is full:
+	// she is waitlisted and told so by email), and ken writes back (forwarded to
+	// the organizers through the send ledger).
+	replies := lambdatest.Start(t, lambdatest.Build(t, "replies"), fnEnv("replies"))
+	for _, r := range []struct{ file, who string }{{"google-accepted.eml", "ada"}, {"human.eml", "ken"}} {
+		raw, to := replyMessage(t, r.file, signer, a.Email(r.who), m)
+		if res := replies.Call(t, storeReceived(t, stack, raw, a.Email(r.who), to)); res.FunctionError != "" {
+			t.Fatalf("replies, %s from %s: %s", r.file, r.who, res.FunctionError)
+		}
+	}
+	replies.Stop()
+	if r, err := a.Store.RSVP(context.Background(), m.ID, ms["ada"].ID); err != nil || r.Answer != group.Yes {
+		t.Fatalf("ada's calendar Yes: %+v, %v", r, err)
+	}
+
 	run("reminders", scheduledEvent(t, m.Start.Add(-48*time.Hour)))
 	run("teasers", scheduledEvent(t, m.Start.Add(-24*time.Hour)))
 	run("pub", scheduledEvent(t, m.End.Add(time.Minute)))
@@ -135,6 +153,7 @@ func TestIAMPoliciesAreWhatTheFunctionsCall(t *testing.T) {
 		"secret/" + arn:                                             "secret/LinkSecret",
 		"identity/" + localstack.LocalIdentities[0]:                 "identity/${FromDomain}",
 		"configuration-set/" + localstack.LocalConfigurationSets[0]: "configuration-set/ConfigurationSet",
+		"bucket/" + localstack.LocalInboundBucket:                   "bucket/InboundBucket",
 		"*": "*",
 	}
 	for fn, id := range functionIDs {
@@ -170,6 +189,7 @@ var failurePaths = map[string]string{
 	"PubFunction dynamodb:DeleteItem table/StateTable":       "ReleaseClaim, as for reminders",
 	"DigestFunction dynamodb:DeleteItem table/StateTable":    "ReleaseClaim, as for reminders (the organizers' digest goes through the same ledger)",
 	"TeasersFunction dynamodb:GetItem table/StateTable":      "reads the icebreaker a meeting was given when another run drew it first and the conditional put lost",
+	"RepliesFunction dynamodb:DeleteItem table/StateTable":   "ReleaseInbound: a message whose handling failed (schedule unreadable, SES refused the forward) gives its once-only claim back so that Lambda's retry handles it; and ReleaseClaim, as for reminders",
 }
 
 func mustPath(t *testing.T, link string) string {

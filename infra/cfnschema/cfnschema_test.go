@@ -47,6 +47,10 @@ func TestMisspelledPropertiesAreReported(t *testing.T) {
 		{"    LoggingConfig:\n      LogFormat: JSON\n    Environment:", "    LoggingConfig:\n      LogFromat: JSON\n    Environment:", "InvitationsFunction", "LogFromat"},
 		{"    DeletionPolicy: Retain", "    DeletionPolicy: Keep", "ScheduleTable", "DeletionPolicy"},
 		{"      RetentionInDays: !Ref LogRetentionDays", "      RetentionInDays: [90]", "InvitationsFunctionLogGroup", "RetentionInDays"},
+		{"        TlsPolicy: Require", "        TlsPolicey: Require", "ReplyRule", "TlsPolicey"},
+		{"              ObjectKeyPrefix: inbound/", "              ObjectKeyPrefixes: inbound/", "ReplyRule", "ObjectKeyPrefixes"},
+		{"            ExpirationInDays: 30", "            ExpirationDays: 30", "InboundBucket", "ExpirationDays"},
+		{"      RuleSetName: !Sub ${AWS::StackName}-replies", "      Name: !Sub ${AWS::StackName}-replies", "ReplyRuleSet", "Name"},
 	} {
 		src := string(data)
 		if !strings.Contains(src, c.from) {

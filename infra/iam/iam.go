@@ -7,6 +7,8 @@
 //	secret/<secret logical id>              a Secrets Manager secret (!Ref S)
 //	identity/${FromDomain}                  the SES identity, as the template writes it
 //	configuration-set/<logical id>          the SES configuration set
+//	bucket/<bucket logical id>              objects in an S3 bucket (!Sub ${B.Arn}/prefix*):
+//	                                        the prefix is not compared
 //	*                                       every resource
 //
 // Only explicit Statement policies are read: a SAM policy template
@@ -162,6 +164,9 @@ func statement(s any, types map[string]string, set map[Grant]bool) error {
 // sesARN is how the template writes an SES resource ARN in a !Sub.
 var sesARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:ses:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(identity|configuration-set)/(.+)$`)
 
+// s3ObjectARN is how the template writes objects of a bucket in a !Sub.
+var s3ObjectARN = regexp.MustCompile(`^\$\{([A-Za-z0-9]+)\.Arn\}/.+$`)
+
 // logicalRef is a whole ${Name} in a !Sub: a parameter or a resource's Ref.
 var logicalRef = regexp.MustCompile(`^\$\{([A-Za-z0-9]+)\}$`)
 
@@ -192,9 +197,12 @@ func resourceName(r any, types map[string]string) (string, error) {
 				}
 				return kind + "/" + name, nil
 			}
+			if m := s3ObjectARN.FindStringSubmatch(sub); m != nil && types[m[1]] == "AWS::S3::Bucket" {
+				return "bucket/" + m[1], nil
+			}
 		}
 	}
-	return "", fmt.Errorf("resource %v: not a form this package can name (table !GetAtt T.Arn, secret !Ref S, SES !Sub ARN, or \"*\")", r)
+	return "", fmt.Errorf("resource %v: not a form this package can name (table !GetAtt T.Arn, secret !Ref S, SES !Sub ARN, S3 objects !Sub ${B.Arn}/..., or \"*\")", r)
 }
 
 func strings1(v any) ([]string, error) {

@@ -63,6 +63,8 @@ func TestGrantedReadsTheTemplate(t *testing.T) {
 		"WebFunction": sorted(append(append(append(
 			grants("table/StateTable", "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
 			grants("table/ScheduleTable", "dynamodb:GetItem")...), secret...), send...)),
+		"RepliesFunction": sorted(append(scheduled("dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+			Grant{"s3:GetObject", "bucket/InboundBucket"})),
 	}
 	if !reflect.DeepEqual(got, want) {
 		for id := range want {
@@ -111,13 +113,15 @@ func TestWebCannotScanOrDelete(t *testing.T) {
 func TestGrantedRefusesWhatItCannotName(t *testing.T) {
 	head := "Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Policies:\n"
 	for name, policies := range map[string]string{
-		"SAM policy template": "        - DynamoDBCrudPolicy:\n            TableName: !Ref T\n",
-		"managed policy":      "        - AmazonDynamoDBFullAccess\n",
-		"Deny":                "        - Statement:\n            - Effect: Deny\n              Action: dynamodb:Scan\n              Resource: !GetAtt T.Arn\n",
-		"Condition":           "        - Statement:\n            - Effect: Allow\n              Action: dynamodb:Scan\n              Resource: !GetAtt T.Arn\n              Condition: {Bool: {aws:SecureTransport: true}}\n",
-		"literal ARN":         "        - Statement:\n            - Effect: Allow\n              Action: dynamodb:Scan\n              Resource: arn:aws:dynamodb:us-east-1:1:table/x\n",
-		"wildcard action":     "        - Statement:\n            - Effect: Allow\n              Action: dynamodb:*\n              Resource: !GetAtt T.Arn\n",
-		"not a table":         "        - Statement:\n            - Effect: Allow\n              Action: dynamodb:Scan\n              Resource: !GetAtt F.Arn\n",
+		"SAM policy template":  "        - DynamoDBCrudPolicy:\n            TableName: !Ref T\n",
+		"managed policy":       "        - AmazonDynamoDBFullAccess\n",
+		"Deny":                 "        - Statement:\n            - Effect: Deny\n              Action: dynamodb:Scan\n              Resource: !GetAtt T.Arn\n",
+		"Condition":            "        - Statement:\n            - Effect: Allow\n              Action: dynamodb:Scan\n              Resource: !GetAtt T.Arn\n              Condition: {Bool: {aws:SecureTransport: true}}\n",
+		"literal ARN":          "        - Statement:\n            - Effect: Allow\n              Action: dynamodb:Scan\n              Resource: arn:aws:dynamodb:us-east-1:1:table/x\n",
+		"wildcard action":      "        - Statement:\n            - Effect: Allow\n              Action: dynamodb:*\n              Resource: !GetAtt T.Arn\n",
+		"not a table":          "        - Statement:\n            - Effect: Allow\n              Action: dynamodb:Scan\n              Resource: !GetAtt F.Arn\n",
+		"objects of no bucket": "        - Statement:\n            - Effect: Allow\n              Action: s3:GetObject\n              Resource: !Sub ${T.Arn}/inbound/*\n",
+		"a whole bucket":       "        - Statement:\n            - Effect: Allow\n              Action: s3:GetObject\n              Resource: !Sub ${T.Arn}\n",
 	} {
 		tpl, err := cfnyaml.Parse([]byte(head + policies))
 		if err != nil {
@@ -138,6 +142,8 @@ Resources:
     Type: AWS::SecretsManager::Secret
   C:
     Type: AWS::SES::ConfigurationSet
+  B:
+    Type: AWS::S3::Bucket
   F:
     Type: AWS::Serverless::Function
     Properties:
@@ -157,6 +163,9 @@ Resources:
             - Effect: Allow
               Action: ses:GetAccount
               Resource: "*"
+            - Effect: Allow
+              Action: s3:GetObject
+              Resource: !Sub ${B.Arn}/inbound/*
   G:
     Type: AWS::Serverless::Function
 `))
@@ -171,6 +180,7 @@ Resources:
 		"F": {
 			{"dynamodb:GetItem", "table/T"},
 			{"dynamodb:Query", "table/T"},
+			{"s3:GetObject", "bucket/B"},
 			{"secretsmanager:GetSecretValue", "secret/S"},
 			{"ses:GetAccount", "*"},
 			{"ses:SendEmail", "configuration-set/C"},

@@ -122,6 +122,7 @@ func (s *Stack) Env(schedule, state string) []string {
 		"AWS_ENDPOINT_URL_DYNAMODB=" + s.DynamoURL,
 		"AWS_ENDPOINT_URL_SESV2=" + s.SESURL,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + s.SecretsURL,
+		"AWS_ENDPOINT_URL_S3=" + s.S3URL,
 		"AWS_REGION=" + Region,
 		"AWS_ACCESS_KEY_ID=" + AccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + SecretKey,

@@ -54,6 +54,10 @@ type Stack struct {
 	// tests that read the link secret the way the functions do on AWS.
 	SecretsURL string
 	Secrets    *strict.Secrets
+	// S3URL serves S3's GetObject and PutObject, path-style (strict.S3), with the
+	// bucket LocalInboundBucket, where tests store received mail as SES does.
+	S3URL string
+	S3    *strict.S3
 
 	// Recorder has every API call made through the layers, by caller (the access
 	// key id a request was signed with).
@@ -72,6 +76,11 @@ var running *Stack
 // LocalIdentities are the SES identities the local stack has verified: the domain
 // of the default AFTERPARTY_FROM. A From anywhere else is refused, as SES does.
 var LocalIdentities = []string{"afterparty.example"}
+
+// LocalInboundBucket is the S3 bucket the local stack has: where received mail is
+// stored, as the SES receipt rule's S3 action does with template.yaml's
+// InboundBucket.
+const LocalInboundBucket = "afterparty-inbound-local"
 
 // LocalConfigurationSets are the SES configuration sets the local stack has.
 var LocalConfigurationSets = []string{"afterparty-local"}
@@ -174,7 +183,11 @@ func (s *Stack) startLayers(dynamoUpstream, sesUpstream string) error {
 		return err
 	}
 	s.Secrets = strict.NewSecrets(s.Recorder)
-	s.SecretsURL, err = s.serve(s.Secrets)
+	if s.SecretsURL, err = s.serve(s.Secrets); err != nil {
+		return err
+	}
+	s.S3 = strict.NewS3(s.Recorder, LocalInboundBucket)
+	s.S3URL, err = s.serve(s.S3)
 	return err
 }
 

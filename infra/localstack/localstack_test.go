@@ -134,8 +134,11 @@ func TestEnv(t *testing.T) {
 	want := map[string]string{
 		"AWS_ENDPOINT_URL_DYNAMODB": s.DynamoURL,
 		"AWS_ENDPOINT_URL_SESV2":    s.SESURL,
+		"AWS_ENDPOINT_URL_S3":       s.S3URL,
 		"AFTERPARTY_SCHEDULE_TABLE": "sched",
 		"AFTERPARTY_STATE_TABLE":    "st",
+
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": s.SecretsURL,
 	}
 	for k, v := range want {
 		if env[k] != v {

@@ -166,7 +166,7 @@ func (h *Handler) inbound(ctx context.Context, raw []byte, recipients []string, 
 	if p.From == nil {
 		return Outcome{Action: "ignored", Reason: "no From"}, nil
 	}
-	if p.Auto != "" {
+	if p.Auto != "" && !serverReply(p) {
 		return Outcome{Action: "ignored", Reason: "sent by a machine (" + p.Auto + ")"}, nil
 	}
 	if h.ours(p.From.Address) {
@@ -269,6 +269,16 @@ func replyOf(p *Parsed) *replyPart {
 		}
 	}
 	return nil
+}
+
+// serverReply reports whether a message marked by a machine is a calendar REPLY
+// that a calendar server sent for the member: CalDAV servers that schedule by email
+// (Cyrus, behind Fastmail) mark their iMIP messages "Auto-Submitted:
+// auto-generated" (RFC 3834 §5), which an answer pressed in the calendar is. An
+// auto-reply (auto-replied, vacation notices) or a delivery report is never one.
+func serverReply(p *Parsed) bool {
+	r := replyOf(p)
+	return r != nil && r.method == "REPLY" && p.Auto == "Auto-Submitted: auto-generated"
 }
 
 var partstat = map[string]group.Answer{"ACCEPTED": group.Yes, "TENTATIVE": group.Maybe, "DECLINED": group.No}

@@ -63,7 +63,7 @@ var pass = replies.Verdicts{SPF: "PASS", DKIM: "PASS", DMARC: "PASS", Spam: "PAS
 
 func TestCalendarReplies(t *testing.T) {
 	a := apptest.New(t, map[string]string{"AFTERPARTY_REPLY_DOMAIN": domain, "AFTERPARTY_ORGANIZERS": "organizers@afterparty.example"})
-	a.AddMembers(t, "ada", "grace", "ken", "barbara")
+	a.AddMembers(t, "ada", "grace", "ken", "barbara", "linus")
 	m := a.PutMeeting(t, map[string]string{"meeting_id": "2030-12-30", "title": "Tracing Go services", "starts_at": "2030-12-30T18:30",
 		"venue": "Central Library", "capacity": "1"})
 	now := m.Start.Add(-10 * 24 * time.Hour)
@@ -79,6 +79,7 @@ func TestCalendarReplies(t *testing.T) {
 		{"Google Calendar accepts", "google-accepted.eml", "ada", pass, "recorded", group.Yes, group.PlaceGoing},
 		{"Apple Calendar, bare LF, quoted-printable, folded: tentative", "apple-tentative.eml", "grace", pass, "recorded", group.Maybe, ""},
 		{"Outlook, base64, no ORGANIZER: declines", "outlook-declined.eml", "ken", pass, "recorded", group.No, ""},
+		{"Fastmail (Cyrus iMIP: Auto-Submitted: auto-generated, VTIMEZONE) accepts", "fastmail-accepted.eml", "linus", pass, "recorded", group.Yes, group.PlaceWaitlisted},
 		{"a Yes beyond capacity is waitlisted", "google-accepted.eml", "barbara", replies.Verdicts{DMARC: "FAIL", SPF: "FAIL"}, "recorded", group.Yes, group.PlaceWaitlisted},
 		{"auto-reply", "autoreply.eml", "ken", pass, "ignored", "", ""},
 		{"a person writes back", "human.eml", "ken", pass, "forwarded", "", ""},
