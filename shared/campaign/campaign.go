@@ -25,10 +25,14 @@ import (
 // Ledger is the send ledger and checkpoint store, shaped like shared/dynamo's Store.
 type Ledger interface {
 	SendRecords(ctx context.Context, campaign string, memberIDs []string) (map[string]dynamo.SendRecord, error)
-	ClaimSend(ctx context.Context, campaign, memberID string, now time.Time, lease time.Duration) error
-	MarkSent(ctx context.Context, campaign, memberID, messageID string, now time.Time) error
-	MarkFailed(ctx context.Context, campaign, memberID, reason string, now time.Time) error
-	ReleaseClaim(ctx context.Context, campaign, memberID string) error
+	// ClaimSend, RenewClaim, MarkSent, MarkFailed and ReleaseClaim are fenced by the
+	// claim id: only the claim that holds the entry renews, marks or releases it;
+	// any other gets dynamo.ErrLostClaim and the entry stays as its holder has it.
+	ClaimSend(ctx context.Context, campaign, memberID, claim string, now time.Time, lease time.Duration) error
+	RenewClaim(ctx context.Context, campaign, memberID, claim string, now time.Time, lease time.Duration) error
+	MarkSent(ctx context.Context, campaign, memberID, claim, messageID string, now time.Time) error
+	MarkFailed(ctx context.Context, campaign, memberID, claim, reason string, now time.Time) error
+	ReleaseClaim(ctx context.Context, campaign, memberID, claim string) error
 	SaveCursor(ctx context.Context, meetingID, kind, cursor, lastError string) error
 }
 
@@ -68,12 +72,16 @@ func (j Job) ID() string { return dynamo.CampaignID(j.MeetingID, j.Kind) }
 
 // Result counts what one run of a job did.
 type Result struct {
-	Sent     int    // accepted by SES in this run
-	Done     int    // already sent (or failed) before this run
-	Failed   int    // addresses SES rejected in this run
-	Pending  int    // claimed by another worker, or left for the next run after errors
-	Stopped  string // why the run stopped early ("" if it finished its sweep)
-	Finished bool   // the sweep reached the last recipient with every send confirmed
+	Sent    int // accepted by SES in this run
+	Done    int // already sent (or failed) before this run
+	Failed  int // addresses SES rejected in this run
+	Pending int // claimed by another worker, or left for the next run after errors
+	// PossibleDuplicates counts sends SES accepted after this run's claim had been
+	// taken over by another worker (a stall past the lease): the member may hold two
+	// copies. Each is logged; the other worker's ledger entry is left alone.
+	PossibleDuplicates int
+	Stopped            string // why the run stopped early ("" if it finished its sweep)
+	Finished           bool   // the sweep reached the last recipient with every send confirmed
 }
 
 // ErrPaused means SES will not send for this account now: the campaign stops and a
@@ -209,6 +217,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (Result, error) {
 		res.Done += br.Done
 		res.Failed += br.Failed
 		res.Pending += br.Pending
+		res.PossibleDuplicates += br.PossibleDuplicates
 		if err != nil {
 			res.Stopped = err.Error()
 			return finish(err)
@@ -308,6 +317,9 @@ func (e *Engine) sendBatch(ctx context.Context, job Job, members []group.Member,
 					switch outcome {
 					case sent:
 						r.Sent++
+					case sentAfterTakeover:
+						r.Sent++
+						r.PossibleDuplicates++
 					case rejected:
 						r.Failed++
 					case pending:
@@ -359,6 +371,7 @@ type outcome int
 const (
 	pending outcome = iota
 	sent
+	sentAfterTakeover // SES accepted it, but another worker holds the entry now
 	rejected
 )
 
@@ -367,16 +380,19 @@ func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog
 	if err := e.pace.Wait(ctx); err != nil {
 		return pending, nil // cancelled or out of time: the next run sends it
 	}
-	if err := e.Ledger.ClaimSend(ctx, job.ID(), m.ID, e.Clock(), e.Lease); err != nil {
+	claim, at := newClaimID(), e.Clock()
+	if err := e.Ledger.ClaimSend(ctx, job.ID(), m.ID, claim, at, e.Lease); err != nil {
 		if errors.Is(err, dynamo.ErrClaimed) {
 			return pending, nil
 		}
 		log.Error("claim failed; left for the next run", "error", err)
 		return pending, nil
 	}
+	h := e.holdClaim(job.ID(), m.ID, claim, at)
+	defer h.release()
 	raw, err := job.Render(ctx, m)
 	if err != nil {
-		e.release(job, m, log)
+		e.release(job, m, claim, log)
 		return pending, fmt.Errorf("render %s for %s: %w", job.Kind, m.ID, err)
 	}
 	in := &sesv2.SendEmailInput{
@@ -387,11 +403,18 @@ func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog
 	if job.ConfigSet != "" {
 		in.ConfigurationSetName = &job.ConfigSet
 	}
-	id, err := e.send(ctx, in)
+	id, err := e.send(ctx, in, h)
 	switch {
 	case err == nil:
 		e.budget.Add(-1)
-		if err := e.markSent(job, m.ID, id); err != nil {
+		err := e.markSent(job, m.ID, claim, id)
+		switch {
+		case errors.Is(err, dynamo.ErrLostClaim):
+			// This worker stalled past its lease and another took the entry over:
+			// the member may get this copy and the other worker's. Its entry stays.
+			log.Error("sent after another worker took the claim over: a possible duplicate; the other worker's ledger entry is left as it is", "message_id", id)
+			return sentAfterTakeover, nil
+		case err != nil:
 			// SES has it; only the mark is missing. The claim keeps others off until it
 			// expires; this is the one window where a duplicate is possible.
 			log.Error("sent but not marked; a duplicate is possible after the claim expires", "error", err)
@@ -399,45 +422,59 @@ func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog
 		log.Info("sent", "message_id", id)
 		return sent, nil
 	case errors.Is(err, errRejected):
-		if err := e.Ledger.MarkFailed(context.WithoutCancel(ctx), job.ID(), m.ID, err.Error(), e.Clock()); err != nil {
+		if err := e.Ledger.MarkFailed(context.WithoutCancel(ctx), job.ID(), m.ID, claim, err.Error(), e.Clock()); err != nil {
 			log.Error("mark rejected address failed", "error", err)
 		}
 		log.Warn("SES rejected the address; recorded against the member", "error", err)
 		return rejected, nil
+	case errors.Is(err, errNotHeld):
+		if !h.heldElsewhere() {
+			e.release(job, m, claim, log)
+		}
+		log.Warn("send given up before calling SES again: the claim is taken over or could not be renewed; left to its holder or the next run", "error", err)
+		return pending, nil
 	case errors.Is(err, errSandboxed):
-		e.release(job, m, log)
+		e.release(job, m, claim, log)
 		log.Warn("SES sandbox refuses this recipient (not verified); left for a run after the account leaves the sandbox")
 		return pending, nil
 	case errors.Is(err, ErrPaused), errors.Is(err, errRefused):
-		e.release(job, m, log)
+		e.release(job, m, claim, log)
 		log.Error("SES refuses to send for this account; the campaign stops and a later run resumes it", "error", err)
 		return pending, err
 	case ctx.Err() != nil:
-		e.release(job, m, log)
+		e.release(job, m, claim, log)
 		log.Info("send interrupted: the run is stopping; left for the next run", "error", err)
 		return pending, nil
 	default:
-		e.release(job, m, log)
+		e.release(job, m, claim, log)
 		log.Warn("send failed after retries; left for the next run", "error", err)
 		return pending, nil
 	}
 }
 
-func (e *Engine) release(job Job, m group.Member, log *slog.Logger) {
-	if err := e.Ledger.ReleaseClaim(context.Background(), job.ID(), m.ID); err != nil {
+// release gives the claim back after a send that did not happen. A claim another
+// worker took over meanwhile is left to it.
+func (e *Engine) release(job Job, m group.Member, claim string, log *slog.Logger) {
+	err := e.Ledger.ReleaseClaim(context.Background(), job.ID(), m.ID, claim)
+	switch {
+	case errors.Is(err, dynamo.ErrLostClaim):
+		log.Info("claim was taken over by another worker; its entry is left as it is")
+	case err != nil:
 		log.Error("release claim failed; it expires by itself", "error", err)
 	}
 }
 
-// markSent insists: the message went out, so the ledger must say so.
-func (e *Engine) markSent(job Job, memberID, messageID string) error {
+// markSent insists: the message went out, so the ledger must say so. A claim
+// taken over is final (dynamo.ErrLostClaim): the entry is the other worker's.
+func (e *Engine) markSent(job Job, memberID, claim, messageID string) error {
 	var err error
 	for attempt := range 5 {
 		if attempt > 0 {
 			time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
 		}
-		if err = e.Ledger.MarkSent(context.Background(), job.ID(), memberID, messageID, e.Clock()); err == nil {
-			return nil
+		err = e.Ledger.MarkSent(context.Background(), job.ID(), memberID, claim, messageID, e.Clock())
+		if err == nil || errors.Is(err, dynamo.ErrLostClaim) {
+			return err
 		}
 	}
 	return err

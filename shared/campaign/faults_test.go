@@ -26,6 +26,12 @@ var ctx = context.Background()
 
 const secret = "fault-test-secret-fault-test-secret"
 
+// testLease is the claim lease of these tests: short, so a crashed run's claims
+// expire quickly, yet long enough that an SES call's client timeout (a quarter of
+// the lease) is not cut short by a loaded machine's emulator. A timed-out call is
+// an answer lost: SES may have taken it, and the retry is a second copy.
+const testLease = 8 * time.Second
+
 // rig is an app whose DynamoDB and SES traffic goes through fault proxies.
 type rig struct {
 	*apptest.App
@@ -52,7 +58,7 @@ func newRig(t *testing.T, members int, sesOpt faultproxy.Options, env map[string
 		t.Fatal(err)
 	}
 	t.Cleanup(ses.Close)
-	vars := map[string]string{"AFTERPARTY_LINK_SECRET": secret, "AFTERPARTY_CLAIM_LEASE": "1s"}
+	vars := map[string]string{"AFTERPARTY_LINK_SECRET": secret, "AFTERPARTY_CLAIM_LEASE": testLease.String()}
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -185,7 +191,7 @@ func (r *rig) runProcess(bin string) *exec.Cmd {
 		"AWS_ENDPOINT_URL_DYNAMODB="+r.ddb.URL, "AWS_ENDPOINT_URL_SESV2="+r.ses.URL,
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 		"AFTERPARTY_SCHEDULE_TABLE="+r.Config.ScheduleTable, "AFTERPARTY_STATE_TABLE="+r.Config.StateTable,
-		"AFTERPARTY_LINK_SECRET="+secret, "AFTERPARTY_CLAIM_LEASE=1s")
+		"AFTERPARTY_LINK_SECRET="+secret, "AFTERPARTY_CLAIM_LEASE="+testLease.String())
 	return cmd
 }
 
@@ -229,7 +235,7 @@ func TestKilledMidSendThenRunAgain(t *testing.T) {
 		after = next
 	}
 	r.ses.SetFaults(faultproxy.Faults{})
-	time.Sleep(1100 * time.Millisecond) // the claims of the killed process expire
+	time.Sleep(testLease + 100*time.Millisecond) // the claims of the killed process expire
 	r.runUntilFinished(t)
 	missing, dup := r.copies(t)
 	extra := 0
