@@ -98,11 +98,15 @@ type Engine struct {
 	Workers int           // concurrent senders (default 8)
 	Lease   time.Duration // how long a claim lives before a crashed send is retried (default 2m)
 	MaxRate float64       // emails/s cap on top of SES's MaxSendRate (0: SES's rate)
+	// Rate, if set, is the account's shared send timeline: the pace (and the 24-hour
+	// quota) is then one for every invocation of every function together, not this
+	// engine's alone. Without it the engine paces itself only.
+	Rate RateStore
 	// Margin is how long before the context's deadline the engine stops claiming.
 	Margin time.Duration
 
 	once    sync.Once
-	pace    *rate.Limiter
+	pace    interface{ Wait(context.Context) error }
 	budget  atomic.Int64 // sends left in SES's 24-hour quota
 	paceErr error
 }
@@ -155,11 +159,28 @@ func (e *Engine) Pace(ctx context.Context) error {
 		if e.MaxRate > 0 && e.MaxRate < r {
 			r = e.MaxRate
 		}
-		e.pace = rate.NewLimiter(rate.Limit(r), max(1, int(r/10)))
 		e.budget.Store(remaining)
+		if e.Rate != nil {
+			e.pace = newSharedPace(e.Rate, e.Clock, r, e.quotaLeft)
+			e.Log.Info("sending pace, shared by every running invocation", "rate_per_second", r, "quota_left_24h", remaining)
+			return
+		}
+		e.pace = rate.NewLimiter(rate.Limit(r), max(1, int(r/10)))
 		e.Log.Info("sending pace", "rate_per_second", r, "quota_left_24h", remaining)
 	})
 	return e.paceErr
+}
+
+// quotaLeft reads how many sends SES's 24-hour quota has left for the account.
+func (e *Engine) quotaLeft(ctx context.Context) (int64, error) {
+	acct, err := e.SES.GetAccount(ctx, &sesv2.GetAccountInput{})
+	if err != nil {
+		return 0, fmt.Errorf("read SES sending quota: %w", err)
+	}
+	if q := acct.SendQuota; q != nil && q.Max24HourSend > 0 {
+		return int64(q.Max24HourSend - q.SentLast24Hours), nil
+	}
+	return 1 << 62, nil
 }
 
 // Run sends the job's message to every due recipient not yet sent, from job.Resume.
@@ -377,9 +398,8 @@ const (
 
 func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog.Logger) (outcome, error) {
 	log = log.With("member", m.ID)
-	if err := e.pace.Wait(ctx); err != nil {
-		return pending, nil // cancelled or out of time: the next run sends it
-	}
+	// The claim comes first, the send slot after: a slot is never spent on a member
+	// another run holds (two runs of one campaign at once would waste half of theirs).
 	claim, at := newClaimID(), e.Clock()
 	if err := e.Ledger.ClaimSend(ctx, job.ID(), m.ID, claim, at, e.Lease); err != nil {
 		if errors.Is(err, dynamo.ErrClaimed) {
@@ -390,6 +410,16 @@ func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog
 	}
 	h := e.holdClaim(job.ID(), m.ID, claim, at)
 	defer h.release()
+	if err := e.pace.Wait(ctx); err != nil {
+		switch {
+		case errors.Is(err, errQuotaUsed):
+			e.budget.Store(0) // the run stops: the next run resumes
+		case ctx.Err() == nil:
+			log.Error("no send slot on the shared send rate; left for the next run", "error", err)
+		}
+		e.release(job, m, claim, log)
+		return pending, nil // cancelled, out of time or out of quota: the next run sends it
+	}
 	raw, err := job.Render(ctx, m)
 	if err != nil {
 		e.release(job, m, claim, log)

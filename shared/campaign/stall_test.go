@@ -185,4 +185,3 @@ func TestStalledSenderClobbersNothing(t *testing.T) {
 		})
 	}
 }
-
