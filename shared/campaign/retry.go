@@ -55,9 +55,13 @@ func (e *Engine) send(ctx context.Context, in *sesv2.SendEmailInput, h *hold) (s
 		}
 		actx, cancel := context.WithTimeout(ctx, e.attemptTimeout())
 		out, err := e.SES.SendEmail(actx, in)
+		timedOut := actx.Err() != nil && ctx.Err() == nil
 		cancel()
 		if err == nil {
 			return aws.ToString(out.MessageId), nil
+		}
+		if timedOut {
+			e.Log.Warn("SES call timed out: its outcome is unknown, and the retry may send a second copy", "timeout", e.attemptTimeout(), "attempt", attempt+1)
 		}
 		if ctx.Err() != nil {
 			// The run is stopping (another worker saw the account paused, or the
