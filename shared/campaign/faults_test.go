@@ -26,11 +26,13 @@ var ctx = context.Background()
 
 const secret = "fault-test-secret-fault-test-secret"
 
-// testLease is the claim lease of these tests: short, so a crashed run's claims
+// testLease is the claim lease of these tests: short, so a killed run's claims
 // expire quickly, yet long enough that an SES call's client timeout (a quarter of
-// the lease) is not cut short by a loaded machine's emulator. A timed-out call is
-// an answer lost: SES may have taken it, and the retry is a second copy.
-const testLease = 8 * time.Second
+// the lease, 3 s) is not hit by the emulators on a loaded machine. A timed-out
+// call is an answer lost: SES may have taken it, and the retry is a second copy.
+// (With 1 s and 8 s leases, calls timed out at 250 ms and 2 s here, and members got
+// two copies.)
+const testLease = 12 * time.Second
 
 // rig is an app whose DynamoDB and SES traffic goes through fault proxies.
 type rig struct {
