@@ -123,8 +123,9 @@ func (p *sharedPace) refill() chan struct{} {
 
 // reserve takes the next slice of the shared timeline: it starts where the last
 // reservation of any invocation ended, or now if the timeline has been idle for more
-// than half a slice (so a lone sender does not lose the time its own reservation
-// takes, and idle time is never claimed back as a burst).
+// than a slice (so a lone sender does not lose the time its own reservation takes,
+// even a slow one, and idle time is never claimed back as more than one slice of
+// catching up).
 func (p *sharedPace) reserve(ctx context.Context) ([]time.Time, error) {
 	for range 50 {
 		if !p.known {
@@ -154,7 +155,7 @@ func (p *sharedPace) reserve(ctx context.Context) ([]time.Time, error) {
 			return nil, errQuotaUsed
 		}
 		start := now
-		grace := time.Duration(p.batch) * p.every / 2
+		grace := time.Duration(p.batch) * p.every
 		if next.Exists && next.Next.After(now.Add(-grace)) {
 			start = next.Next
 		}
