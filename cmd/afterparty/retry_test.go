@@ -45,7 +45,7 @@ func TestRunRetryFailed(t *testing.T) {
 	}
 	campaign := dynamo.CampaignID("2031-05-08", "invitation")
 	reason := "rejected by SES\noperation error SESv2: SendEmail, MessageRejected: Email address is not verified."
-	if err := store.MarkFailed(ctx, campaign, rita, reason, time.Date(2031, 4, 24, 17, 31, 0, 0, time.UTC)); err != nil {
+	if err := store.MarkFailed(ctx, campaign, rita, "test-claim", reason, time.Date(2031, 4, 24, 17, 31, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	const at = "2031-04-24T18:30:00+01:00"

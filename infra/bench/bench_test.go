@@ -156,6 +156,98 @@ func benchCampaign(b *testing.B, members int, maxRate float64) {
 	b.ReportMetric(float64(<-peak)/(1<<20), "peak-heap-MB")
 }
 
+// BenchmarkSharedRate is three invocations at once against an SES that enforces
+// 50 emails/s for the account (429 above it): one meeting's reminders, another
+// meeting's invitations, and a second invitations run at the same time (as a
+// duplicate EventBridge delivery makes). Together they must stay under the limit
+// (no throttles) and use 0.95 to 1.00 of it.
+func BenchmarkSharedRate(b *testing.B) {
+	const members, limit = 500, 50.0
+	for range b.N {
+		b.StopTimer()
+		stack := localstack.Get(b)
+		ddb, err := faultproxy.Start(faultproxy.DynamoDB, stack.DynamoURL, faultproxy.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ses, err := faultproxy.Start(faultproxy.SES, stack.SESURL, faultproxy.Options{Sink: true, MaxSendRate: limit})
+		if err != nil {
+			b.Fatal(err)
+		}
+		layer, err := strict.NewSES(ses.URL, strict.SESOptions{Identities: localstack.LocalIdentities, ConfigurationSets: localstack.LocalConfigurationSets})
+		if err != nil {
+			b.Fatal(err)
+		}
+		strictSES := httptest.NewServer(layer)
+		// Invitations a day ahead: at `at`, meeting "soon" (in 47 h) is due its
+		// reminder and not yet its invitation; meeting "next" (in 12 h) is due its
+		// invitation, and its reminder waits (the invitation went out less than a day ago).
+		a := apptest.NewVia(b, map[string]string{"AFTERPARTY_LINK_SECRET": "bench-secret-bench-secret-bench", "AFTERPARTY_INVITATION_LEAD": "1d"},
+			config.Endpoints{DynamoDB: ddb.URL, SESv2: strictSES.URL})
+		a.Runner.Workers = 16
+		a.AddManyMembers(b, members)
+		soon := a.PutMeeting(b, map[string]string{"meeting_id": "soon", "title": "Reminder night", "starts_at": "2031-03-13T18:30", "venue": "Hall"})
+		at := soon.Start.Add(-47 * time.Hour)
+		next := a.PutMeeting(b, map[string]string{"meeting_id": "next", "title": "Invitation night", "starts_at": at.Add(12 * time.Hour).In(soon.Start.Location()).Format("2006-01-02T15:04"), "venue": "Hall"})
+		if _, err := a.Store.StartCampaign(ctx, next.ID, string(group.Invitation), at); err != nil {
+			b.Fatal(err)
+		}
+		ddb.Reset()
+		ses.Reset()
+
+		b.StartTimer()
+		start := time.Now()
+		var wg sync.WaitGroup
+		reps := make([]cycle.Report, 3)
+		errs := make([]error, 3)
+		for i, kind := range []group.Kind{group.Reminder, group.Invitation, group.Invitation} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				reps[i], errs[i] = a.Runner.Run(ctx, kind, at)
+			}()
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		b.StopTimer()
+		strictSES.Close()
+		ses.Close()
+		ddb.Close()
+		sent := 0
+		for i, rep := range reps {
+			if errs[i] != nil {
+				b.Fatalf("run %d: %v", i, errs[i])
+			}
+			for _, m := range rep.Meetings {
+				sent += m.Result.Sent
+			}
+		}
+		st, d := ses.Stats(), ddb.Stats()
+		if sent != 2*members || len(st.Sends) != members {
+			b.Fatalf("want %d sends to %d members, got %d sends to %d", 2*members, members, sent, len(st.Sends))
+		}
+		for to, n := range st.Sends {
+			if n != 2 {
+				b.Fatalf("%s got %d emails, want 2 (a reminder and an invitation)", to, n)
+			}
+		}
+		rate := float64(sent) / elapsed.Seconds()
+		b.ReportMetric(elapsed.Seconds(), "wall-s")
+		b.ReportMetric(rate, "sent/s")
+		b.ReportMetric(rate/limit, "of-rate")
+		// The same over the time the runs had work: the first send to the last.
+		if span := st.LastSend.Sub(st.FirstSend).Seconds(); span > 0 {
+			b.ReportMetric(float64(sent-1)/span/limit, "of-rate-sending")
+		}
+		b.ReportMetric(float64(st.Injected["throttle-rate"]), "throttled")
+		var reqs int64
+		for _, n := range d.Ops {
+			reqs += n
+		}
+		b.ReportMetric(float64(reqs)/float64(sent), "ddb-req/rcpt")
+	}
+}
+
 // BenchmarkRSVPPost is the web function's RSVP POST against the local stack with
 // 50 concurrent clients, each answering for its own member.
 func BenchmarkRSVPPost(b *testing.B) {

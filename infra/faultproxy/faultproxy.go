@@ -65,6 +65,8 @@ type Proxy struct {
 	injected map[string]int64
 	capacity float64
 	sends    map[string]int64 // SES: accepted sends per recipient address
+	first    time.Time        // SES: when the first and last send since Reset were accepted
+	last     time.Time
 
 	limiter *rate.Limiter // SES MaxSendRate enforcement, nil for none
 	sink    bool          // SES: answer SendEmail and GetAccount here
@@ -137,13 +139,16 @@ type Stats struct {
 	Injected map[string]int64 // faults injected, by kind
 	Capacity float64          // DynamoDB capacity units the service reported consumed
 	Sends    map[string]int64 // SES SendEmail calls accepted, by recipient
+	// FirstSend and LastSend are when the first and the last SendEmail since the
+	// last Reset were let through (zero if none).
+	FirstSend, LastSend time.Time
 }
 
 // Stats copies the counters.
 func (p *Proxy) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Ops: map[string]int64{}, Injected: map[string]int64{}, Capacity: p.capacity, Sends: map[string]int64{}}
+	s := Stats{Ops: map[string]int64{}, Injected: map[string]int64{}, Capacity: p.capacity, Sends: map[string]int64{}, FirstSend: p.first, LastSend: p.last}
 	for k, v := range p.ops {
 		s.Ops[k] = v
 	}
@@ -160,6 +165,7 @@ func (p *Proxy) Stats() Stats {
 func (p *Proxy) Reset() {
 	p.mu.Lock()
 	p.ops, p.injected, p.sends, p.capacity = map[string]int64{}, map[string]int64{}, map[string]int64{}, 0
+	p.first, p.last = time.Time{}, time.Time{}
 	p.mu.Unlock()
 }
 
@@ -407,6 +413,11 @@ func (p *Proxy) recordSend(body []byte) {
 		}
 	}
 	p.mu.Lock()
+	now := time.Now()
+	if p.first.IsZero() {
+		p.first = now
+	}
+	p.last = now
 	for _, a := range to {
 		p.sends[strings.ToLower(a)]++
 	}

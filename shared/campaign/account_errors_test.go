@@ -24,7 +24,7 @@ func strictRig(t *testing.T, members int, env map[string]string) (*rig, *strict.
 		layer.SetSandbox(false)
 		layer.RemoveIdentity("elsewhere.example")
 	})
-	vars := map[string]string{"AFTERPARTY_LINK_SECRET": secret, "AFTERPARTY_CLAIM_LEASE": "1s"}
+	vars := map[string]string{"AFTERPARTY_LINK_SECRET": secret, "AFTERPARTY_CLAIM_LEASE": testLease.String()}
 	for k, v := range env {
 		vars[k] = v
 	}

@@ -25,10 +25,14 @@ import (
 // Ledger is the send ledger and checkpoint store, shaped like shared/dynamo's Store.
 type Ledger interface {
 	SendRecords(ctx context.Context, campaign string, memberIDs []string) (map[string]dynamo.SendRecord, error)
-	ClaimSend(ctx context.Context, campaign, memberID string, now time.Time, lease time.Duration) error
-	MarkSent(ctx context.Context, campaign, memberID, messageID string, now time.Time) error
-	MarkFailed(ctx context.Context, campaign, memberID, reason string, now time.Time) error
-	ReleaseClaim(ctx context.Context, campaign, memberID string) error
+	// ClaimSend, RenewClaim, MarkSent, MarkFailed and ReleaseClaim are fenced by the
+	// claim id: only the claim that holds the entry renews, marks or releases it;
+	// any other gets dynamo.ErrLostClaim and the entry stays as its holder has it.
+	ClaimSend(ctx context.Context, campaign, memberID, claim string, now time.Time, lease time.Duration) error
+	RenewClaim(ctx context.Context, campaign, memberID, claim string, now time.Time, lease time.Duration) error
+	MarkSent(ctx context.Context, campaign, memberID, claim, messageID string, now time.Time) error
+	MarkFailed(ctx context.Context, campaign, memberID, claim, reason string, now time.Time) error
+	ReleaseClaim(ctx context.Context, campaign, memberID, claim string) error
 	SaveCursor(ctx context.Context, meetingID, kind, cursor, lastError string) error
 }
 
@@ -68,12 +72,16 @@ func (j Job) ID() string { return dynamo.CampaignID(j.MeetingID, j.Kind) }
 
 // Result counts what one run of a job did.
 type Result struct {
-	Sent     int    // accepted by SES in this run
-	Done     int    // already sent (or failed) before this run
-	Failed   int    // addresses SES rejected in this run
-	Pending  int    // claimed by another worker, or left for the next run after errors
-	Stopped  string // why the run stopped early ("" if it finished its sweep)
-	Finished bool   // the sweep reached the last recipient with every send confirmed
+	Sent    int // accepted by SES in this run
+	Done    int // already sent (or failed) before this run
+	Failed  int // addresses SES rejected in this run
+	Pending int // claimed by another worker, or left for the next run after errors
+	// PossibleDuplicates counts sends SES accepted after this run's claim had been
+	// taken over by another worker (a stall past the lease): the member may hold two
+	// copies. Each is logged; the other worker's ledger entry is left alone.
+	PossibleDuplicates int
+	Stopped            string // why the run stopped early ("" if it finished its sweep)
+	Finished           bool   // the sweep reached the last recipient with every send confirmed
 }
 
 // ErrPaused means SES will not send for this account now: the campaign stops and a
@@ -90,11 +98,15 @@ type Engine struct {
 	Workers int           // concurrent senders (default 8)
 	Lease   time.Duration // how long a claim lives before a crashed send is retried (default 2m)
 	MaxRate float64       // emails/s cap on top of SES's MaxSendRate (0: SES's rate)
+	// Rate, if set, is the account's shared send timeline: the pace (and the 24-hour
+	// quota) is then one for every invocation of every function together, not this
+	// engine's alone. Without it the engine paces itself only.
+	Rate RateStore
 	// Margin is how long before the context's deadline the engine stops claiming.
 	Margin time.Duration
 
 	once    sync.Once
-	pace    *rate.Limiter
+	pace    interface{ Wait(context.Context) error }
 	budget  atomic.Int64 // sends left in SES's 24-hour quota
 	paceErr error
 }
@@ -147,11 +159,28 @@ func (e *Engine) Pace(ctx context.Context) error {
 		if e.MaxRate > 0 && e.MaxRate < r {
 			r = e.MaxRate
 		}
-		e.pace = rate.NewLimiter(rate.Limit(r), max(1, int(r/10)))
 		e.budget.Store(remaining)
+		if e.Rate != nil {
+			e.pace = newSharedPace(e.Rate, e.Clock, r, e.quotaLeft)
+			e.Log.Info("sending pace, shared by every running invocation", "rate_per_second", r, "quota_left_24h", remaining)
+			return
+		}
+		e.pace = rate.NewLimiter(rate.Limit(r), max(1, int(r/10)))
 		e.Log.Info("sending pace", "rate_per_second", r, "quota_left_24h", remaining)
 	})
 	return e.paceErr
+}
+
+// quotaLeft reads how many sends SES's 24-hour quota has left for the account.
+func (e *Engine) quotaLeft(ctx context.Context) (int64, error) {
+	acct, err := e.SES.GetAccount(ctx, &sesv2.GetAccountInput{})
+	if err != nil {
+		return 0, fmt.Errorf("read SES sending quota: %w", err)
+	}
+	if q := acct.SendQuota; q != nil && q.Max24HourSend > 0 {
+		return int64(q.Max24HourSend - q.SentLast24Hours), nil
+	}
+	return 1 << 62, nil
 }
 
 // Run sends the job's message to every due recipient not yet sent, from job.Resume.
@@ -222,6 +251,7 @@ func (e *Engine) Run(ctx context.Context, job Job) (Result, error) {
 		res.Done += br.Done
 		res.Failed += br.Failed
 		res.Pending += br.Pending
+		res.PossibleDuplicates += br.PossibleDuplicates
 		if err != nil {
 			res.Stopped = err.Error()
 			return finish(err)
@@ -321,6 +351,9 @@ func (e *Engine) sendBatch(ctx context.Context, job Job, members []group.Member,
 					switch outcome {
 					case sent:
 						r.Sent++
+					case sentAfterTakeover:
+						r.Sent++
+						r.PossibleDuplicates++
 					case rejected:
 						r.Failed++
 					case pending:
@@ -372,24 +405,37 @@ type outcome int
 const (
 	pending outcome = iota
 	sent
+	sentAfterTakeover // SES accepted it, but another worker holds the entry now
 	rejected
 )
 
 func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog.Logger) (outcome, error) {
 	log = log.With("member", m.ID)
-	if err := e.pace.Wait(ctx); err != nil {
-		return pending, nil // cancelled or out of time: the next run sends it
-	}
-	if err := e.Ledger.ClaimSend(ctx, job.ID(), m.ID, e.Clock(), e.Lease); err != nil {
+	// The claim comes first, the send slot after: a slot is never spent on a member
+	// another run holds (two runs of one campaign at once would waste half of theirs).
+	claim, at := newClaimID(), e.Clock()
+	if err := e.Ledger.ClaimSend(ctx, job.ID(), m.ID, claim, at, e.Lease); err != nil {
 		if errors.Is(err, dynamo.ErrClaimed) {
 			return pending, nil
 		}
 		log.Error("claim failed; left for the next run", "error", err)
 		return pending, nil
 	}
+	h := e.holdClaim(job.ID(), m.ID, claim, at)
+	defer h.release()
+	if err := e.pace.Wait(ctx); err != nil {
+		switch {
+		case errors.Is(err, errQuotaUsed):
+			e.budget.Store(0) // the run stops: the next run resumes
+		case ctx.Err() == nil:
+			log.Error("no send slot on the shared send rate; left for the next run", "error", err)
+		}
+		e.release(job, m, claim, log)
+		return pending, nil // cancelled, out of time or out of quota: the next run sends it
+	}
 	raw, err := job.Render(ctx, m)
 	if err != nil {
-		e.release(job, m, log)
+		e.release(job, m, claim, log)
 		return pending, fmt.Errorf("render %s for %s: %w", job.Kind, m.ID, err)
 	}
 	in := &sesv2.SendEmailInput{
@@ -400,11 +446,18 @@ func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog
 	if job.ConfigSet != "" {
 		in.ConfigurationSetName = &job.ConfigSet
 	}
-	id, err := e.send(ctx, in)
+	id, err := e.send(ctx, in, h)
 	switch {
 	case err == nil:
 		e.budget.Add(-1)
-		if err := e.markSent(job, m.ID, id); err != nil {
+		err := e.markSent(job, m.ID, claim, id)
+		switch {
+		case errors.Is(err, dynamo.ErrLostClaim):
+			// This worker stalled past its lease and another took the entry over:
+			// the member may get this copy and the other worker's. Its entry stays.
+			log.Error("sent after another worker took the claim over: a possible duplicate; the other worker's ledger entry is left as it is", "message_id", id)
+			return sentAfterTakeover, nil
+		case err != nil:
 			// SES has it; only the mark is missing. The claim keeps others off until it
 			// expires; this is the one window where a duplicate is possible.
 			log.Error("sent but not marked; a duplicate is possible after the claim expires", "error", err)
@@ -412,45 +465,59 @@ func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog
 		log.Info("sent", "message_id", id)
 		return sent, nil
 	case errors.Is(err, errRejected):
-		if err := e.Ledger.MarkFailed(context.WithoutCancel(ctx), job.ID(), m.ID, err.Error(), e.Clock()); err != nil {
+		if err := e.Ledger.MarkFailed(context.WithoutCancel(ctx), job.ID(), m.ID, claim, err.Error(), e.Clock()); err != nil {
 			log.Error("mark rejected address failed", "error", err)
 		}
 		log.Warn("SES rejected the address; recorded against the member", "error", err)
 		return rejected, nil
+	case errors.Is(err, errNotHeld):
+		if !h.heldElsewhere() {
+			e.release(job, m, claim, log)
+		}
+		log.Warn("send given up before calling SES again: the claim is taken over or could not be renewed; left to its holder or the next run", "error", err)
+		return pending, nil
 	case errors.Is(err, errSandboxed):
-		e.release(job, m, log)
+		e.release(job, m, claim, log)
 		log.Warn("SES sandbox refuses this recipient (not verified); left for a run after the account leaves the sandbox")
 		return pending, nil
 	case errors.Is(err, ErrPaused), errors.Is(err, errRefused):
-		e.release(job, m, log)
+		e.release(job, m, claim, log)
 		log.Error("SES refuses to send for this account; the campaign stops and a later run resumes it", "error", err)
 		return pending, err
 	case ctx.Err() != nil:
-		e.release(job, m, log)
+		e.release(job, m, claim, log)
 		log.Info("send interrupted: the run is stopping; left for the next run", "error", err)
 		return pending, nil
 	default:
-		e.release(job, m, log)
+		e.release(job, m, claim, log)
 		log.Warn("send failed after retries; left for the next run", "error", err)
 		return pending, nil
 	}
 }
 
-func (e *Engine) release(job Job, m group.Member, log *slog.Logger) {
-	if err := e.Ledger.ReleaseClaim(context.Background(), job.ID(), m.ID); err != nil {
+// release gives the claim back after a send that did not happen. A claim another
+// worker took over meanwhile is left to it.
+func (e *Engine) release(job Job, m group.Member, claim string, log *slog.Logger) {
+	err := e.Ledger.ReleaseClaim(context.Background(), job.ID(), m.ID, claim)
+	switch {
+	case errors.Is(err, dynamo.ErrLostClaim):
+		log.Info("claim was taken over by another worker; its entry is left as it is")
+	case err != nil:
 		log.Error("release claim failed; it expires by itself", "error", err)
 	}
 }
 
-// markSent insists: the message went out, so the ledger must say so.
-func (e *Engine) markSent(job Job, memberID, messageID string) error {
+// markSent insists: the message went out, so the ledger must say so. A claim
+// taken over is final (dynamo.ErrLostClaim): the entry is the other worker's.
+func (e *Engine) markSent(job Job, memberID, claim, messageID string) error {
 	var err error
 	for attempt := range 5 {
 		if attempt > 0 {
 			time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
 		}
-		if err = e.Ledger.MarkSent(context.Background(), job.ID(), memberID, messageID, e.Clock()); err == nil {
-			return nil
+		err = e.Ledger.MarkSent(context.Background(), job.ID(), memberID, claim, messageID, e.Clock())
+		if err == nil || errors.Is(err, dynamo.ErrLostClaim) {
+			return err
 		}
 	}
 	return err

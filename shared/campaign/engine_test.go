@@ -36,35 +36,53 @@ func (l *memLedger) SendRecords(_ context.Context, c string, ids []string) (map[
 	return out, nil
 }
 
-func (l *memLedger) ClaimSend(_ context.Context, c, id string, now time.Time, lease time.Duration) error {
+func (l *memLedger) ClaimSend(_ context.Context, c, id, claim string, now time.Time, lease time.Duration) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r, ok := l.records[c+"/"+id]
 	if ok && !(r.State == dynamo.SendClaimed && r.ClaimUntil < now.UnixMilli()) {
 		return dynamo.ErrClaimed
 	}
-	l.records[c+"/"+id] = dynamo.SendRecord{SK: id, State: dynamo.SendClaimed, ClaimUntil: now.Add(lease).UnixMilli()}
+	l.records[c+"/"+id] = dynamo.SendRecord{SK: id, State: dynamo.SendClaimed, ClaimUntil: now.Add(lease).UnixMilli(), ClaimID: claim}
 	return nil
 }
 
-func (l *memLedger) set(c, id, state, msg string) error {
+func (l *memLedger) RenewClaim(_ context.Context, c, id, claim string, now time.Time, lease time.Duration) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.records[c+"/"+id] = dynamo.SendRecord{SK: id, State: state, MessageID: msg}
+	r, ok := l.records[c+"/"+id]
+	if !ok || r.State != dynamo.SendClaimed || r.ClaimID != claim {
+		return dynamo.ErrLostClaim
+	}
+	r.ClaimUntil = now.Add(lease).UnixMilli()
+	l.records[c+"/"+id] = r
 	return nil
 }
 
-func (l *memLedger) MarkSent(_ context.Context, c, id, msg string, _ time.Time) error {
-	return l.set(c, id, dynamo.SendSent, msg)
-}
-
-func (l *memLedger) MarkFailed(_ context.Context, c, id, reason string, _ time.Time) error {
-	return l.set(c, id, dynamo.SendFailed, reason)
-}
-
-func (l *memLedger) ReleaseClaim(_ context.Context, c, id string) error {
+func (l *memLedger) set(c, id, claim, state, msg string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if r, ok := l.records[c+"/"+id]; ok && (r.ClaimID != claim || (r.State != dynamo.SendClaimed && r.State != state)) {
+		return dynamo.ErrLostClaim
+	}
+	l.records[c+"/"+id] = dynamo.SendRecord{SK: id, State: state, MessageID: msg, ClaimID: claim}
+	return nil
+}
+
+func (l *memLedger) MarkSent(_ context.Context, c, id, claim, msg string, _ time.Time) error {
+	return l.set(c, id, claim, dynamo.SendSent, msg)
+}
+
+func (l *memLedger) MarkFailed(_ context.Context, c, id, claim, reason string, _ time.Time) error {
+	return l.set(c, id, claim, dynamo.SendFailed, reason)
+}
+
+func (l *memLedger) ReleaseClaim(_ context.Context, c, id, claim string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r, ok := l.records[c+"/"+id]; !ok || r.State != dynamo.SendClaimed || r.ClaimID != claim {
+		return dynamo.ErrLostClaim
+	}
 	delete(l.records, c+"/"+id)
 	return nil
 }

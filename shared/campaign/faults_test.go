@@ -26,6 +26,14 @@ var ctx = context.Background()
 
 const secret = "fault-test-secret-fault-test-secret"
 
+// testLease is the claim lease of these tests: short, so a killed run's claims
+// expire quickly, yet long enough that an SES call's client timeout (a quarter of
+// the lease, 3 s) is not hit by the emulators on a loaded machine. A timed-out
+// call is an answer lost: SES may have taken it, and the retry is a second copy.
+// (With 1 s and 8 s leases, calls timed out at 250 ms and 2 s here, and members got
+// two copies.)
+const testLease = 12 * time.Second
+
 // rig is an app whose DynamoDB and SES traffic goes through fault proxies.
 type rig struct {
 	*apptest.App
@@ -52,7 +60,7 @@ func newRig(t *testing.T, members int, sesOpt faultproxy.Options, env map[string
 		t.Fatal(err)
 	}
 	t.Cleanup(ses.Close)
-	vars := map[string]string{"AFTERPARTY_LINK_SECRET": secret, "AFTERPARTY_CLAIM_LEASE": "1s"}
+	vars := map[string]string{"AFTERPARTY_LINK_SECRET": secret, "AFTERPARTY_CLAIM_LEASE": testLease.String()}
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -135,9 +143,12 @@ func TestLostAnswersBoundDuplicates(t *testing.T) {
 
 func TestDeadlineStopsAndNextRunResumes(t *testing.T) {
 	r := newRig(t, 500, faultproxy.Options{}, nil)
-	r.ses.SetFaults(faultproxy.Faults{Slow: 1, Delay: 40 * time.Millisecond})
-	r.Runner.Margin = 300 * time.Millisecond
-	dctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	// Every send takes 200 ms, so 16 workers send at most 80 a second: the run
+	// cannot finish 500 before its deadline. The margin is wide enough that a
+	// slow start on a busy machine still leaves the run time to stop by itself.
+	r.ses.SetFaults(faultproxy.Faults{Slow: 1, Delay: 200 * time.Millisecond})
+	r.Runner.Margin = 1500 * time.Millisecond
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	rep, err := r.Runner.Run(dctx, group.Invitation, r.at)
 	if err != nil {
@@ -185,7 +196,7 @@ func (r *rig) runProcess(bin string) *exec.Cmd {
 		"AWS_ENDPOINT_URL_DYNAMODB="+r.ddb.URL, "AWS_ENDPOINT_URL_SESV2="+r.ses.URL,
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 		"AFTERPARTY_SCHEDULE_TABLE="+r.Config.ScheduleTable, "AFTERPARTY_STATE_TABLE="+r.Config.StateTable,
-		"AFTERPARTY_LINK_SECRET="+secret, "AFTERPARTY_CLAIM_LEASE=1s")
+		"AFTERPARTY_LINK_SECRET="+secret, "AFTERPARTY_CLAIM_LEASE="+testLease.String())
 	return cmd
 }
 
@@ -229,7 +240,7 @@ func TestKilledMidSendThenRunAgain(t *testing.T) {
 		after = next
 	}
 	r.ses.SetFaults(faultproxy.Faults{})
-	time.Sleep(1100 * time.Millisecond) // the claims of the killed process expire
+	time.Sleep(testLease + 100*time.Millisecond) // the claims of the killed process expire
 	r.runUntilFinished(t)
 	missing, dup := r.copies(t)
 	extra := 0

@@ -29,8 +29,10 @@ var (
 )
 
 // send calls SES, backing off on throttling, 5xx and network errors until it is
-// accepted, rejected for good, or the run must stop.
-func (e *Engine) send(ctx context.Context, in *sesv2.SendEmailInput) (string, error) {
+// accepted, rejected for good, or the run must stop. Each call has a client timeout
+// well inside the lease (attemptTimeout) and starts only while h shows the claim
+// lasts past it; otherwise send returns errNotHeld without calling SES.
+func (e *Engine) send(ctx context.Context, in *sesv2.SendEmailInput, h *hold) (string, error) {
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
@@ -45,9 +47,21 @@ func (e *Engine) send(ctx context.Context, in *sesv2.SendEmailInput) (string, er
 			case <-time.After(d):
 			}
 		}
-		out, err := e.SES.SendEmail(ctx, in)
+		if err := h.ready(ctx); err != nil {
+			if lastErr != nil {
+				return "", fmt.Errorf("%w (last SES error: %w)", err, lastErr)
+			}
+			return "", err
+		}
+		actx, cancel := context.WithTimeout(ctx, e.attemptTimeout())
+		out, err := e.SES.SendEmail(actx, in)
+		timedOut := actx.Err() != nil && ctx.Err() == nil
+		cancel()
 		if err == nil {
 			return aws.ToString(out.MessageId), nil
+		}
+		if timedOut {
+			e.Log.Warn("SES call timed out: its outcome is unknown, and the retry may send a second copy", "timeout", e.attemptTimeout(), "attempt", attempt+1)
 		}
 		if ctx.Err() != nil {
 			// The run is stopping (another worker saw the account paused, or the

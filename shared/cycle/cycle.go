@@ -203,7 +203,7 @@ func (r *Runner) Run(ctx context.Context, kind group.Kind, at time.Time) (Report
 	}
 	r.TellOrganizers(ctx, bad, at) // once per bad version of a row (organizers.go)
 	engine := &campaign.Engine{Ledger: r.Store, SES: r.SES, Clock: r.Clock, Log: r.Log, Workers: r.Workers,
-		MaxRate: r.Config.MaxSendRate, Lease: r.Config.ClaimLease, Margin: r.Margin}
+		MaxRate: r.Config.MaxSendRate, Lease: r.Config.ClaimLease, Margin: r.Margin, Rate: r.Store}
 	var errs []error
 	for _, m := range meetings {
 		mr := MeetingReport{MeetingID: m.ID}

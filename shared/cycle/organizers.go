@@ -84,7 +84,7 @@ func (r *Runner) organizerJob(meetingID, kind string, render func(group.Member) 
 
 func (r *Runner) engine() *campaign.Engine {
 	return &campaign.Engine{Ledger: r.Store, SES: r.SES, Clock: r.Clock, Log: r.Log, Workers: r.Workers,
-		MaxRate: r.Config.MaxSendRate, Lease: r.Config.ClaimLease, Margin: r.Margin}
+		MaxRate: r.Config.MaxSendRate, Lease: r.Config.ClaimLease, Margin: r.Margin, Rate: r.Store}
 }
 
 // TellOrganizers emails the organizers about every bad schedule row, once per bad

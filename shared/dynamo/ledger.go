@@ -31,6 +31,7 @@ type SendRecord struct {
 	State      string    `dynamodbav:"state"`
 	ClaimUntil int64     `dynamodbav:"claim_until"` // unix ms; a stale claim may be taken over
 	Claims     int       `dynamodbav:"claims"`
+	ClaimID    string    `dynamodbav:"claim_id,omitempty"` // the claim that holds (or finished) the entry
 	SentAt     time.Time `dynamodbav:"sent_at,omitempty"`
 	MessageID  string    `dynamodbav:"message_id,omitempty"`
 	Error      string    `dynamodbav:"error,omitempty"`
@@ -62,20 +63,26 @@ func (s *Store) SendRecords(ctx context.Context, campaign string, memberIDs []st
 	return out, nil
 }
 
-// ClaimSend takes the right to send campaign's message to a member until now+lease.
-// It succeeds only if no one has sent it and no live claim exists; a claim left by
-// a crashed worker expires and is taken over. One conditional write.
-func (s *Store) ClaimSend(ctx context.Context, campaign, memberID string, now time.Time, lease time.Duration) error {
+// ClaimSend takes the right to send campaign's message to a member until now+lease,
+// as claim (a random id the caller makes up per claim: the fence every later mark,
+// renewal and release of this claim must present). It succeeds only if no one has
+// sent it and no live claim exists; a claim left by a crashed or stalled worker
+// expires and is taken over. One conditional write.
+func (s *Store) ClaimSend(ctx context.Context, campaign, memberID, claim string, now time.Time, lease time.Duration) error {
+	if claim == "" {
+		return fmt.Errorf("claim send %s/%s: no claim id", campaign, memberID)
+	}
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.StateTable,
 		Key:                      key(ledgerPK(campaign), memberID),
-		UpdateExpression:         aws.String("SET #st = :claimed, claim_until = :until ADD claims :one"),
+		UpdateExpression:         aws.String("SET #st = :claimed, claim_until = :until, claim_id = :claim ADD claims :one"),
 		ConditionExpression:      aws.String("attribute_not_exists(pk) OR (#st = :claimed AND claim_until < :now)"),
 		ExpressionAttributeNames: map[string]string{"#st": "state"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":claimed": &types.AttributeValueMemberS{Value: SendClaimed},
 			":until":   &types.AttributeValueMemberN{Value: fmt.Sprint(now.Add(lease).UnixMilli())},
 			":now":     &types.AttributeValueMemberN{Value: fmt.Sprint(now.UnixMilli())},
+			":claim":   &types.AttributeValueMemberS{Value: claim},
 			":one":     &types.AttributeValueMemberN{Value: "1"},
 		},
 	})
@@ -88,28 +95,68 @@ func (s *Store) ClaimSend(ctx context.Context, campaign, memberID string, now ti
 	return nil
 }
 
-// MarkSent records that SES accepted the message: it will never be sent again.
-func (s *Store) MarkSent(ctx context.Context, campaign, memberID, messageID string, now time.Time) error {
-	return s.finish(ctx, campaign, memberID, SendSent, "message_id", messageID, now)
-}
+// ErrLostClaim is a mark, renewal or release by a claim that no longer holds the
+// entry: its lease ran out and another worker took the entry over (or finished it).
+// The entry is left as the holder has it.
+var ErrLostClaim = errors.New("the send claim is held by another worker")
 
-// MarkFailed records that SES rejected the member's address for this message.
-func (s *Store) MarkFailed(ctx context.Context, campaign, memberID, reason string, now time.Time) error {
-	return s.finish(ctx, campaign, memberID, SendFailed, "error", reason, now)
-}
-
-func (s *Store) finish(ctx context.Context, campaign, memberID, state, attr, value string, now time.Time) error {
+// RenewClaim extends a live claim to now+lease, only while claim still holds it.
+func (s *Store) RenewClaim(ctx context.Context, campaign, memberID, claim string, now time.Time, lease time.Duration) error {
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.StateTable,
 		Key:                      key(ledgerPK(campaign), memberID),
-		UpdateExpression:         aws.String("SET #st = :state, sent_at = :now, #attr = :value REMOVE claim_until"),
-		ExpressionAttributeNames: map[string]string{"#st": "state", "#attr": attr},
+		UpdateExpression:         aws.String("SET claim_until = :until"),
+		ConditionExpression:      aws.String("#st = :claimed AND claim_id = :claim"),
+		ExpressionAttributeNames: map[string]string{"#st": "state"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":state": &types.AttributeValueMemberS{Value: state},
-			":now":   &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
-			":value": &types.AttributeValueMemberS{Value: value},
+			":claimed": &types.AttributeValueMemberS{Value: SendClaimed},
+			":claim":   &types.AttributeValueMemberS{Value: claim},
+			":until":   &types.AttributeValueMemberN{Value: fmt.Sprint(now.Add(lease).UnixMilli())},
 		},
 	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("renew claim %s/%s: %w", campaign, memberID, ErrLostClaim)
+	}
+	if err != nil {
+		return fmt.Errorf("renew claim %s/%s: %w", campaign, memberID, err)
+	}
+	return nil
+}
+
+// MarkSent records that SES accepted the message: it will never be sent again.
+// Only the claim that holds the entry may mark it; a retry of its own mark that
+// already landed succeeds again. An entry that no longer exists (the next holder
+// took it over, failed to send and released it) is written as sent too: SES took
+// this claim's message, so no one must send it again. Any other entry is left
+// alone and ErrLostClaim returned.
+func (s *Store) MarkSent(ctx context.Context, campaign, memberID, claim, messageID string, now time.Time) error {
+	return s.finish(ctx, campaign, memberID, claim, SendSent, "message_id", messageID, now)
+}
+
+// MarkFailed records that SES rejected the member's address for this message, under
+// the same fence as MarkSent.
+func (s *Store) MarkFailed(ctx context.Context, campaign, memberID, claim, reason string, now time.Time) error {
+	return s.finish(ctx, campaign, memberID, claim, SendFailed, "error", reason, now)
+}
+
+func (s *Store) finish(ctx context.Context, campaign, memberID, claim, state, attr, value string, now time.Time) error {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.StateTable,
+		Key:                      key(ledgerPK(campaign), memberID),
+		UpdateExpression:         aws.String("SET #st = :state, sent_at = :now, #attr = :value, claim_id = :claim REMOVE claim_until"),
+		ConditionExpression:      aws.String("attribute_not_exists(pk) OR (claim_id = :claim AND (#st = :claimed OR #st = :state))"),
+		ExpressionAttributeNames: map[string]string{"#st": "state", "#attr": attr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":state":   &types.AttributeValueMemberS{Value: state},
+			":claimed": &types.AttributeValueMemberS{Value: SendClaimed},
+			":claim":   &types.AttributeValueMemberS{Value: claim},
+			":now":     &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+			":value":   &types.AttributeValueMemberS{Value: value},
+		},
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("mark %s %s/%s: %w", state, campaign, memberID, ErrLostClaim)
+	}
 	if err != nil {
 		return fmt.Errorf("mark %s %s/%s: %w", state, campaign, memberID, err)
 	}
@@ -117,16 +164,24 @@ func (s *Store) finish(ctx context.Context, campaign, memberID, state, attr, val
 }
 
 // ReleaseClaim gives a claim back after a send that certainly did not happen (SES
-// answered with an error), so the next run retries it at once.
-func (s *Store) ReleaseClaim(ctx context.Context, campaign, memberID string) error {
+// answered with an error), so the next run retries it at once. Only the claim that
+// holds the entry deletes it; otherwise the entry is left alone and ErrLostClaim
+// returned.
+func (s *Store) ReleaseClaim(ctx context.Context, campaign, memberID, claim string) error {
 	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 &s.StateTable,
-		Key:                       key(ledgerPK(campaign), memberID),
-		ConditionExpression:       aws.String("#st = :claimed"),
-		ExpressionAttributeNames:  map[string]string{"#st": "state"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":claimed": &types.AttributeValueMemberS{Value: SendClaimed}},
+		TableName:                &s.StateTable,
+		Key:                      key(ledgerPK(campaign), memberID),
+		ConditionExpression:      aws.String("#st = :claimed AND claim_id = :claim"),
+		ExpressionAttributeNames: map[string]string{"#st": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":claimed": &types.AttributeValueMemberS{Value: SendClaimed},
+			":claim":   &types.AttributeValueMemberS{Value: claim},
+		},
 	})
-	if err != nil && !isConditionFailed(err) {
+	if isConditionFailed(err) {
+		return fmt.Errorf("release claim %s/%s: %w", campaign, memberID, ErrLostClaim)
+	}
+	if err != nil {
 		return fmt.Errorf("release claim %s/%s: %w", campaign, memberID, err)
 	}
 	return nil
