@@ -24,12 +24,16 @@ func demoMet(ctx context.Context, out io.Writer, a *setup.App, m group.Meeting, 
 		members[i] = demoMembers[i]
 		members[i].ID = group.MemberID(members[i].Email)
 	}
+	// Both list themselves first: only listed members can be ticked.
 	for i, member := range members {
 		link := cycle.MetLink(a.Runner.Links, m, member)
 		status, err := postLink(ctx, base, link, url.Values{"action": {"list"}, "line": {demoLines[i]}})
 		fmt.Fprintf(out, "  %s listed themselves on /met: HTTP %d %v\n", member.Name, status, errOrEmpty(err))
+	}
+	for i, member := range members {
+		link := cycle.MetLink(a.Runner.Links, m, member)
 		other := members[1-i]
-		status, err = postLink(ctx, base, link, url.Values{"action": {"ticks"}, "tick": {other.ID}})
+		status, err := postLink(ctx, base, link, url.Values{"action": {"ticks"}, "tick": {other.ID}})
 		fmt.Fprintf(out, "  %s ticked %s: HTTP %d %v\n", member.Name, other.ShortName(), status, errOrEmpty(err))
 	}
 	rep, err := a.Runner.Introduce(ctx, at.Add(time.Minute))
