@@ -60,23 +60,8 @@ func (s *Store) Profile(ctx context.Context, memberID string) (group.Profile, er
 // Profiles reads the /met choices of the given members (BatchGetItem); members who
 // never chose are left out.
 func (s *Store) Profiles(ctx context.Context, ids []string) (map[string]group.Profile, error) {
-	keys := make([]map[string]types.AttributeValue, 0, len(ids))
-	seen := map[string]bool{}
-	for _, id := range ids {
-		if id != "" && !seen[id] {
-			seen[id] = true
-			keys = append(keys, key(profilesPK, id))
-		}
-	}
-	out := make(map[string]group.Profile, len(keys))
-	err := s.batchGet(ctx, keys, func(item map[string]types.AttributeValue) error {
-		var it profileItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return err
-		}
-		out[it.SK] = it.profile()
-		return nil
-	})
+	out := make(map[string]group.Profile, len(ids))
+	err := batchGetPartition(ctx, s, profilesPK, ids, func(it profileItem) { out[it.SK] = it.profile() })
 	if err != nil {
 		return nil, fmt.Errorf("read profiles: %w", err)
 	}

@@ -98,19 +98,8 @@ func (s *Store) MembersPage(ctx context.Context, after string, limit int) ([]gro
 
 // Members reads the members with the given ids; missing ones are left out.
 func (s *Store) Members(ctx context.Context, ids []string) (map[string]group.Member, error) {
-	keys := make([]map[string]types.AttributeValue, len(ids))
-	for i, id := range ids {
-		keys[i] = key(membersPK, id)
-	}
 	out := make(map[string]group.Member, len(ids))
-	err := s.batchGet(ctx, keys, func(item map[string]types.AttributeValue) error {
-		var it memberItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return err
-		}
-		out[it.SK] = it.member()
-		return nil
-	})
+	err := batchGetPartition(ctx, s, membersPK, ids, func(it memberItem) { out[it.SK] = it.member() })
 	if err != nil {
 		return nil, fmt.Errorf("read members: %w", err)
 	}

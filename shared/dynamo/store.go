@@ -153,6 +153,28 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 	return nil
 }
 
+// batchGetPartition reads the items of one partition with the given sort keys
+// (BatchGetItem), decoding each into a T for each. Empty and repeated ids are
+// dropped first: DynamoDB refuses a batch with either.
+func batchGetPartition[T any](ctx context.Context, s *Store, pk string, ids []string, each func(T)) error {
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			keys = append(keys, key(pk, id))
+		}
+	}
+	return s.batchGet(ctx, keys, func(item map[string]types.AttributeValue) error {
+		var it T
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return err
+		}
+		each(it)
+		return nil
+	})
+}
+
 func backoff(attempt int) time.Duration {
 	d := 25 * time.Millisecond << min(attempt, 6)
 	return d
