@@ -206,7 +206,16 @@ type RSVP struct {
 	// (themselves and the guests that fitted).
 	Place string
 	Seats int
+	// Source is where the latest answer came from: SourceLink or SourceCalendar
+	// ("" for answers recorded before sources were kept).
+	Source string
 }
+
+// Where an answer came from.
+const (
+	SourceLink     = "link"     // the RSVP page, from a link in an email
+	SourceCalendar = "calendar" // the member's calendar app (an iMIP REPLY)
+)
 
 // Places a Yes can have.
 const (
