@@ -249,7 +249,7 @@ func TestRSVPsGuestsAreThePlacesHeld(t *testing.T) {
 		who    string
 		guests int
 	}{{"ada@guests.example", 0}, {"grace@guests.example", 1}, {"grace@guests.example", 2}} {
-		if _, err := a.Store.Answer(ctx, "2031-05-08", group.MemberID(step.who), group.Yes, step.guests, 3, now); err != nil {
+		if _, err := a.Store.Answer(ctx, "2031-05-08", group.MemberID(step.who), group.Yes, step.guests, 3, group.SourceLink, now); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 	"github.com/afterparty/afterparty/shared/setup"
 )
 
-// demoMembers are the people on the demo list; the first four answer by clicking.
+// demoMembers are the people on the demo list; the first four answer by clicking,
+// the fifth (demoCalendarMember) in their calendar app.
 var demoMembers = []group.Member{
 	{Email: "ada@members.example", Name: "Ada Lovelace"},
 	{Email: "grace@members.example", Name: "Grace Hopper"},
@@ -30,6 +32,9 @@ var demoMembers = []group.Member{
 
 var demoAnswers = []group.Answer{group.Yes, group.Yes, group.Maybe, group.No}
 
+// demoCalendarMember presses Yes in their calendar on the update.
+const demoCalendarMember = 4
+
 func demoCmd() *cobra.Command {
 	var addr, inbox string
 	var step time.Duration
@@ -39,6 +44,11 @@ func demoCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if os.Getenv("AFTERPARTY_REPLY_DOMAIN") == "" {
+				// Invitations carry reply addresses, so a member can answer from
+				// their calendar (demoCalendarAnswer).
+				os.Setenv("AFTERPARTY_REPLY_DOMAIN", demoReplyDomain)
+			}
 			a, err := quietApp(cmd)
 			if err != nil {
 				return err
@@ -118,6 +128,8 @@ func demoCmd() *cobra.Command {
 				switch i {
 				case 0:
 					demoClicks(ctx, out, a, meeting, "http://"+ln.Addr().String(), tick.at)
+				case 1:
+					demoCalendar(ctx, out, a, meeting, tick.at)
 				case len(ticks) - 2:
 					demoPubClicks(ctx, out, a, meeting, "http://"+ln.Addr().String(), tick.at)
 				case len(ticks) - 1:
@@ -203,6 +215,25 @@ func demoClicks(ctx context.Context, out io.Writer, a *setup.App, m group.Meetin
 		l := cycle.MemberLinks(a.Runner.Links, m, member, at)
 		status, err := postLink(ctx, base, l.Yes, url.Values{"answer": {string(ans)}})
 		fmt.Fprintf(out, "  %s clicked %q: HTTP %d %v\n", member.Name, ans, status, errOrEmpty(err))
+	}
+}
+
+// demoCalendar has a demo member press Yes in their calendar app on the update they
+// were just sent, and keeps the REPLY their calendar sent for `afterparty inbound`.
+func demoCalendar(ctx context.Context, out io.Writer, a *setup.App, m group.Meeting, at time.Time) {
+	member := demoMembers[demoCalendarMember]
+	member.ID = group.MemberID(member.Email)
+	raw, res, err := demoCalendarAnswer(ctx, a, m, member, group.Yes, at)
+	if err != nil {
+		fmt.Fprintf(out, "  %s pressed Yes in their calendar: %v\n", member.Name, err)
+		return
+	}
+	fmt.Fprintf(out, "  %s pressed Yes in their calendar: the REPLY to their reply address was %s (%s)\n", member.Name, res.Action, res.Answer)
+	if f, err := os.CreateTemp("", "afterparty-demo-reply-*.eml"); err == nil {
+		_, werr := f.Write(raw)
+		if cerr := f.Close(); werr == nil && cerr == nil {
+			fmt.Fprintf(out, "    the message is in %s: `afterparty inbound` it again and nothing changes (a duplicate)\n", f.Name())
+		}
 	}
 }
 

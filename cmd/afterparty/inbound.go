@@ -31,11 +31,7 @@ func inboundCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v := replies.Verdicts{SPF: "GRAY", DKIM: "GRAY", DMARC: "GRAY", Spam: "PASS", Virus: "PASS"}
-			if authenticated {
-				v.SPF, v.DKIM, v.DMARC = "PASS", "PASS", "PASS"
-			}
-			out, err := h.Inbound(cmd.Context(), raw, nil, "", v)
+			out, err := h.Inbound(cmd.Context(), raw, nil, "", fileVerdicts(authenticated))
 			if err != nil {
 				return err
 			}
@@ -58,4 +54,14 @@ func inboundCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&authenticated, "authenticated", false, "treat the sender as authenticated by SPF, DKIM and DMARC")
 	return cmd
+}
+
+// fileVerdicts are the verdicts SES would give a message from a file: clean, and
+// SPF, DKIM and DMARC passed if authenticated, else unknown (GRAY).
+func fileVerdicts(authenticated bool) replies.Verdicts {
+	v := replies.Verdicts{SPF: "GRAY", DKIM: "GRAY", DMARC: "GRAY", Spam: "PASS", Virus: "PASS"}
+	if authenticated {
+		v.SPF, v.DKIM, v.DMARC = "PASS", "PASS", "PASS"
+	}
+	return v
 }

@@ -100,7 +100,7 @@ func TestPlanPreviewMatchWhatIsSent(t *testing.T) {
 	a := c.app(t)
 	ctx, now := context.Background(), time.Date(2031, 4, 30, 12, 0, 0, 0, time.UTC)
 	for who, ans := range map[string]group.Answer{"ada@" + domain: group.No, "grace@" + domain: group.Yes} {
-		if _, err := a.Store.Answer(ctx, "2031-05-08", group.MemberID(who), ans, 0, 40, now); err != nil {
+		if _, err := a.Store.Answer(ctx, "2031-05-08", group.MemberID(who), ans, 0, 40, group.SourceLink, now); err != nil {
 			t.Fatal(err)
 		}
 	}

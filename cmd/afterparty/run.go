@@ -206,7 +206,7 @@ func rsvpsCmd() *cobra.Command {
 	var asCSV bool
 	cmd := &cobra.Command{
 		Use:   "rsvps MEETING_ID",
-		Short: "Every member's answer for a meeting and when it was given",
+		Short: "Every member's answer for a meeting, when it was given and where (link or calendar)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := app(cmd)
@@ -225,13 +225,13 @@ func rsvpsCmd() *cobra.Command {
 			out := cmd.OutOrStdout()
 			var cw *csv.Writer
 			var tw *tabwriter.Writer
-			header := []string{"email", "name", "answer", "place", "guests", "answered_at", "changes", "pub"}
+			header := []string{"email", "name", "answer", "place", "guests", "answered_at", "changes", "pub", "source"}
 			if asCSV {
 				cw = csv.NewWriter(out)
 				cw.Write(header)
 			} else {
 				tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "EMAIL\tNAME\tANSWER\tPLACE\tGUESTS\tANSWERED AT\tCHANGES\tPUB")
+				fmt.Fprintln(tw, "EMAIL\tNAME\tANSWER\tPLACE\tGUESTS\tANSWERED AT\tCHANGES\tPUB\tSOURCE")
 			}
 			after := ""
 			for {
@@ -248,9 +248,12 @@ func rsvpsCmd() *cobra.Command {
 					return err
 				}
 				for _, m := range members {
-					answer, place, guests, at, changes := "no answer", "", "", "", ""
+					answer, place, guests, at, changes, source := "no answer", "", "", "", "", ""
 					if r, ok := answers[m.ID]; ok {
-						answer, place, at, changes = string(r.Answer), r.Place, r.AnsweredAt.Format(time.RFC3339), strconv.Itoa(r.Changes)
+						answer, place, at, changes, source = string(r.Answer), r.Place, r.AnsweredAt.Format(time.RFC3339), strconv.Itoa(r.Changes), r.Source
+						if source == "" {
+							source = "unknown" // recorded before sources were kept
+						}
 						// Guests are the places held beyond the member's own, not
 						// the ones asked for that did not fit; a waitlisted member
 						// waits with the whole party asked for.
@@ -276,7 +279,7 @@ func rsvpsCmd() *cobra.Command {
 					if pub != "" {
 						counts["pub"]++
 					}
-					rec := []string{m.Email, m.Name, answer, place, guests, at, changes, pub}
+					rec := []string{m.Email, m.Name, answer, place, guests, at, changes, pub, source}
 					if asCSV {
 						cw.Write(rec)
 					} else {
@@ -298,6 +301,6 @@ func rsvpsCmd() *cobra.Command {
 			return printConnections(ctx, out, a.Store, id)
 		},
 	}
-	cmd.Flags().BoolVar(&asCSV, "csv", false, "print CSV (email,name,answer,place,guests,answered_at,changes,pub)")
+	cmd.Flags().BoolVar(&asCSV, "csv", false, "print CSV (email,name,answer,place,guests,answered_at,changes,pub,source; source: where the latest answer came from, link or calendar)")
 	return cmd
 }

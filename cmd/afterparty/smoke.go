@@ -249,7 +249,7 @@ func (s *smokeTest) runSteps(ctx context.Context) {
 	s.step("invitations", member(group.Invitation, invite))
 	s.step("answer Yes", func() (string, error) {
 		at := invite.Add(time.Minute)
-		if _, err := s.app.Store.Answer(ctx, m.ID, s.member.ID, group.Yes, 0, m.Capacity, at); err != nil {
+		if _, err := s.app.Store.Answer(ctx, m.ID, s.member.ID, group.Yes, 0, m.Capacity, group.SourceLink, at); err != nil {
 			return "", err
 		}
 		return "the test member said Yes as if at " + s.when(at) + " (as the RSVP page records it)", nil

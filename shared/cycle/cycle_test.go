@@ -296,7 +296,7 @@ func TestInvitationsRunRepairsPlaces(t *testing.T) {
 	at := m.Start.AddDate(0, 0, -10)
 	run(t, a, group.Invitation, at)
 	for _, who := range []string{"ada", "ken", "bob"} {
-		if _, err := a.Store.Answer(ctx, m.ID, members[who].ID, group.Yes, 0, m.Capacity, time.Now()); err != nil {
+		if _, err := a.Store.Answer(ctx, m.ID, members[who].ID, group.Yes, 0, m.Capacity, group.SourceLink, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

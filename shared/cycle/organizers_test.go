@@ -203,7 +203,7 @@ func TestDigestCountsWaitlistAndGuests(t *testing.T) {
 		member string
 		guests int
 	}{{"ada", 1}, {"bob", 0}} {
-		if _, err := a.Store.Answer(ctx, m.ID, ms[x.member].ID, group.Yes, x.guests, m.Capacity, now); err != nil {
+		if _, err := a.Store.Answer(ctx, m.ID, ms[x.member].ID, group.Yes, x.guests, m.Capacity, group.SourceLink, now); err != nil {
 			t.Fatal(err)
 		}
 	}

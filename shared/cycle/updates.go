@@ -23,7 +23,8 @@ import (
 // runs agree on one new value), and a campaign of kind update-<seq> sends the
 // invitation at that SEQUENCE, saying what changed (METHOD:CANCEL for a
 // cancellation), to every member whose invitation carried an older SEQUENCE and who
-// is still active. Invitations sent after that carry the new SEQUENCE, and their
+// is still active (muting invitations does not stop it: their calendar holds the
+// meeting). Invitations sent after that carry the new SEQUENCE, and their
 // ledger entry says so, so their members get no update for it. Two edits before a
 // run are one update; an edit outside the calendar state (the topic) is none.
 
@@ -161,7 +162,8 @@ func (r *Runner) runUpdate(ctx context.Context, engine *campaign.Engine, m group
 }
 
 // invitees pages through the meeting's invitation ledger for the members an update
-// at seq is for: sent an invitation older than seq, and still active. An invitation
+// at seq is for: sent an invitation older than seq, and still active, even if they
+// have muted invitations since (their calendar holds the meeting). An invitation
 // being sent right now is not confirmed yet: a later run updates its member.
 func (r *Runner) invitees(m group.Meeting, seq int) func(context.Context, string) (campaign.Batch, error) {
 	ledger := dynamo.CampaignID(m.ID, string(group.Invitation))
@@ -182,7 +184,7 @@ func (r *Runner) invitees(m group.Meeting, seq int) func(context.Context, string
 		}
 		b := campaign.Batch{Next: next}
 		for _, id := range ids {
-			if mem, ok := members[id]; ok && mem.Wants(group.Invitation) {
+			if mem, ok := members[id]; ok && mem.WantsCalendarChanges() {
 				b.Members = append(b.Members, mem)
 			}
 		}

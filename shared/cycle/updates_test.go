@@ -268,6 +268,48 @@ func TestUpdatesAndCancellation(t *testing.T) {
 	wantCounts(t, a, "", map[string]int{"ada": 3, "grace": 3, "ken": 3, "newbie": 2, "barbara": 1})
 }
 
+// TestMutingInvitationsKeepsCalendarsTrue: a member who turns invitations off after
+// being invited still gets the meeting's update and cancellation (their calendar
+// holds it); one who turned them off before the invitation gets none of the three.
+func TestMutingInvitationsKeepsCalendarsTrue(t *testing.T) {
+	a := apptest.New(t, nil)
+	a.AddMembers(t, "ada", "grace", "early")
+	mute := func(name string, at time.Time) {
+		t.Helper()
+		if err := a.Store.SetMuted(ctx, group.MemberID(a.Email(name)), []group.Kind{group.Invitation}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const id = "2031-03-13"
+	m := a.PutMeeting(t, meetingFields(id))
+	invited := m.Start.AddDate(0, 0, -14)
+	mute("early", invited.Add(-time.Hour))
+	if n := run(t, a, group.Invitation, invited); n != 2 {
+		t.Fatalf("invitations sent %d, want 2 (not to early, who muted them)", n)
+	}
+	mute("grace", invited.Add(time.Minute))
+
+	edit(t, a, id, map[string]string{"starts_at": "2031-03-13T19:30"})
+	if n := run(t, a, group.Invitation, invited.Add(time.Hour)); n != 2 {
+		t.Fatalf("the update went to %d members, want 2 (ada, and grace who muted invitations after hers)", n)
+	}
+	for member, c := range wantOne(t, a, "Updated: ", "ada", "grace") {
+		if c.Method != "REQUEST" || c.Sequence != 1 {
+			t.Errorf("%s's update: METHOD %s SEQUENCE %d, want REQUEST 1", member, c.Method, c.Sequence)
+		}
+	}
+	edit(t, a, id, map[string]string{"starts_at": "2031-03-13T19:30", "status": "cancelled"})
+	if n := run(t, a, group.Invitation, invited.Add(2*time.Hour)); n != 2 {
+		t.Fatalf("the cancellation went to %d members, want 2", n)
+	}
+	for member, c := range wantOne(t, a, "Cancelled: ", "ada", "grace") {
+		if c.Method != "CANCEL" || c.Sequence != 2 {
+			t.Errorf("%s's cancellation: METHOD %s SEQUENCE %d, want CANCEL 2", member, c.Method, c.Sequence)
+		}
+	}
+	wantCounts(t, a, "", map[string]int{"ada": 3, "grace": 3})
+}
+
 // TestConcurrentRunsAgreeOnOneUpdate: runs at the same moment raise the SEQUENCE
 // once and send each member one update, then one cancellation.
 func TestConcurrentRunsAgreeOnOneUpdate(t *testing.T) {

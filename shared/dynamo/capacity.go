@@ -227,10 +227,15 @@ func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Va
 // Answer records a member's answer (with guests for a Yes) and gives or takes their
 // place: a Yes gets a place if one is free and nobody is waiting, else joins the
 // waitlist; leaving Yes frees the place for the first on the waitlist. capacity is
-// the meeting's (0: no limit), guests is clamped by the caller to guests_max.
-func (s *Store) Answer(ctx context.Context, meetingID, memberID string, a group.Answer, guests, capacity int, now time.Time) (Booking, error) {
+// the meeting's (0: no limit), guests is clamped by the caller to guests_max. source
+// says where the answer came from (group.SourceLink, group.SourceCalendar); the RSVP
+// keeps the latest one.
+func (s *Store) Answer(ctx context.Context, meetingID, memberID string, a group.Answer, guests, capacity int, source string, now time.Time) (Booking, error) {
 	if a != group.Yes || guests < 0 {
 		guests = 0
+	}
+	if source == "" {
+		return Booking{}, fmt.Errorf("record RSVP %s/%s: no source (where the answer came from)", meetingID, memberID)
 	}
 	if err := s.ensureCount(ctx, meetingID); err != nil {
 		return Booking{}, err
@@ -238,10 +243,12 @@ func (s *Store) Answer(ctx context.Context, meetingID, memberID string, a group.
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.StateTable,
 		Key:       key(meetingPK(meetingID), rsvpPrefix+memberID),
-		UpdateExpression: aws.String("SET answer = :a, guests = :g, answered_at = :now, " +
+		UpdateExpression: aws.String("SET answer = :a, guests = :g, answered_at = :now, #source = :source, " +
 			"first_answered_at = if_not_exists(first_answered_at, :now) ADD changes :one, version :one"),
+		ExpressionAttributeNames: map[string]string{"#source": "source"}, // SOURCE is a DynamoDB reserved word
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":a": str(string(a)), ":g": num(guests), ":now": str(now.UTC().Format(time.RFC3339Nano)), ":one": num(1),
+			":source": str(source),
 		},
 	})
 	if err != nil {

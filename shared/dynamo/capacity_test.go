@@ -100,7 +100,7 @@ func TestCapacityRace(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			// Distinct, increasing times: the queue is first come first served.
-			_, err := s.Answer(ctx, meeting, memberID(i), group.Yes, 0, capacity, start.Add(time.Duration(i)*time.Millisecond))
+			_, err := s.Answer(ctx, meeting, memberID(i), group.Yes, 0, capacity, group.SourceLink, start.Add(time.Duration(i)*time.Millisecond))
 			errs <- err
 		}()
 	}
@@ -126,7 +126,7 @@ func TestCapacityRace(t *testing.T) {
 			break
 		}
 		leaving++
-		b, err := s.Answer(ctx, meeting, id, group.No, 0, capacity, time.Now())
+		b, err := s.Answer(ctx, meeting, id, group.No, 0, capacity, group.SourceLink, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +169,7 @@ func TestGuestsAndWaitlist(t *testing.T) {
 	}
 	for i, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			b, err := s.Answer(ctx, meeting, st.member, st.answer, st.guests, capacity, now.Add(time.Duration(i)*time.Second))
+			b, err := s.Answer(ctx, meeting, st.member, st.answer, st.guests, capacity, group.SourceLink, now.Add(time.Duration(i)*time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +191,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 	const meeting, capacity = "crash", 2
 	now := time.Now()
 	for _, id := range []string{"ada", "ken", "bob"} {
-		if _, err := s.Answer(ctx, meeting, id, group.Yes, 0, capacity, now); err != nil {
+		if _, err := s.Answer(ctx, meeting, id, group.Yes, 0, capacity, group.SourceLink, now); err != nil {
 			t.Fatal(err)
 		}
 		now = now.Add(time.Second)
@@ -229,7 +229,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 func TestOneMemberAlternating(t *testing.T) {
 	s := newStore(t)
 	const meeting, capacity = "flip", 1
-	if _, err := s.Answer(ctx, meeting, "other", group.Yes, 0, capacity, time.Now()); err != nil {
+	if _, err := s.Answer(ctx, meeting, "other", group.Yes, 0, capacity, group.SourceLink, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -241,7 +241,7 @@ func TestOneMemberAlternating(t *testing.T) {
 			if i%2 == 1 {
 				a = group.No
 			}
-			if _, err := s.Answer(ctx, meeting, "flipper", a, 0, capacity, time.Now()); err != nil {
+			if _, err := s.Answer(ctx, meeting, "flipper", a, 0, capacity, group.SourceLink, time.Now()); err != nil {
 				t.Error(err)
 			}
 		}()

@@ -94,7 +94,7 @@ func TestUnreadableCountSeqIsAnError(t *testing.T) {
 					}
 				}
 			}}
-			_, err := s.Answer(ctx, meeting, "m0001", group.Yes, 0, 10, time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC))
+			_, err := s.Answer(ctx, meeting, "m0001", group.Yes, 0, 10, group.SourceLink, time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC))
 			if err == nil || !strings.Contains(err.Error(), "places of "+meeting) {
 				t.Fatalf("Answer = %v, want an error naming the places of %s", err, meeting)
 			}

@@ -33,6 +33,7 @@ type rsvpItem struct {
 	Guests          int       `dynamodbav:"guests"`
 	Place           string    `dynamodbav:"place"` // mirrored from the COUNT item (capacity.go)
 	Seats           int       `dynamodbav:"seats"`
+	Source          string    `dynamodbav:"source,omitempty"` // where the latest answer came from (group.SourceLink, ...)
 }
 
 func (it rsvpItem) rsvp() group.RSVP {
@@ -45,6 +46,7 @@ func (it rsvpItem) rsvp() group.RSVP {
 		Guests:     it.Guests,
 		Place:      it.Place,
 		Seats:      it.Seats,
+		Source:     it.Source,
 	}
 }
 

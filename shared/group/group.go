@@ -145,6 +145,12 @@ func (m Member) Wants(k Kind) bool {
 	return true
 }
 
+// WantsCalendarChanges reports whether the member should get the updates and the
+// cancellation of a meeting whose invitation they were sent: their calendar holds it,
+// and a calendar that misses a change is wrong. Muting invitations stops new
+// invitations only; leaving the group (or a suppressed address) stops these too.
+func (m Member) WantsCalendarChanges() bool { return m.Status == MemberActive }
+
 // FirstName is what emails greet the member with.
 func (m Member) FirstName() string {
 	name := strings.TrimSpace(m.Name)
@@ -200,7 +206,16 @@ type RSVP struct {
 	// (themselves and the guests that fitted).
 	Place string
 	Seats int
+	// Source is where the latest answer came from: SourceLink or SourceCalendar
+	// ("" for answers recorded before sources were kept).
+	Source string
 }
+
+// Where an answer came from.
+const (
+	SourceLink     = "link"     // the RSVP page, from a link in an email
+	SourceCalendar = "calendar" // the member's calendar app (an iMIP REPLY)
+)
 
 // Places a Yes can have.
 const (

@@ -25,7 +25,7 @@ func (s *Site) CalendarAnswer(ctx context.Context, m group.Meeting, member group
 	if cur, err := s.Store.RSVP(ctx, m.ID, member.ID); err == nil {
 		guests = cur.Guests
 	}
-	b, err := s.Store.Answer(ctx, m.ID, member.ID, a, guests, m.Capacity, s.Clock())
+	b, err := s.Store.Answer(ctx, m.ID, member.ID, a, guests, m.Capacity, group.SourceCalendar, s.Clock())
 	if err != nil {
 		return CalendarBooking{}, err
 	}

@@ -22,7 +22,7 @@ type kindChoice struct {
 }
 
 var kindLabels = map[group.Kind][2]string{
-	group.Invitation:  {"Invitations", "about two weeks before each meeting, with the calendar invite, and any change or cancellation"},
+	group.Invitation:  {"Invitations", "about two weeks before each meeting, with the calendar invite (a meeting already in your calendar still gets its changes and cancellation)"},
 	group.Reminder:    {"Reminders", "two days before a meeting you haven't said No to"},
 	group.Teaser:      {"Icebreaker teasers", "the night before: the icebreaker question and the speaker's intro"},
 	group.Pub:         {"After-party emails", "when the talk ends: which pub, and the map"},

@@ -61,7 +61,7 @@ func (s *Site) rsvp(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, http.StatusBadRequest, "Please choose an answer", "Pick Yes, Maybe or No and press the button.")
 			return
 		}
-		b, err := s.Store.Answer(r.Context(), m.ID, member.ID, wanted, guests, m.Capacity, now)
+		b, err := s.Store.Answer(r.Context(), m.ID, member.ID, wanted, guests, m.Capacity, group.SourceLink, now)
 		if err != nil {
 			s.Log.Error("record RSVP", "meeting", m.ID, "member", member.ID, "error", err)
 			s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not record your answer just now. Please try again in a minute.")

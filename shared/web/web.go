@@ -34,7 +34,7 @@ type Store interface {
 	Member(ctx context.Context, id string) (group.Member, error)
 	Members(ctx context.Context, ids []string) (map[string]group.Member, error)
 	RSVP(ctx context.Context, meetingID, memberID string) (group.RSVP, error)
-	Answer(ctx context.Context, meetingID, memberID string, a group.Answer, guests, capacity int, now time.Time) (dynamo.Booking, error)
+	Answer(ctx context.Context, meetingID, memberID string, a group.Answer, guests, capacity int, source string, now time.Time) (dynamo.Booking, error)
 	Places(ctx context.Context, meetingID string) (dynamo.Places, error)
 	PlaceCounts(ctx context.Context, meetingID string) (going, waiting int, err error)
 	PubAnswer(ctx context.Context, meetingID, memberID string) (group.PubAnswer, error)

@@ -360,7 +360,7 @@ func TestUnsubscribeAndPreferences(t *testing.T) {
 		t.Fatal("teasers still ticked")
 	}
 	for _, id := range []string{ms["ada"].ID, ms["ken"].ID} {
-		if _, err := s.Store.Answer(ctx, m.ID, id, group.Yes, 0, 0, time.Now()); err != nil {
+		if _, err := s.Store.Answer(ctx, m.ID, id, group.Yes, 0, 0, group.SourceLink, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
