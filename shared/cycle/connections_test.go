@@ -1,38 +1,39 @@
 package cycle_test
 
 import (
-	"context"
 	"fmt"
-	"sync"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	"github.com/afterparty/afterparty/infra/apptest"
+	"github.com/afterparty/afterparty/infra/faultproxy"
+	"github.com/afterparty/afterparty/infra/localstack"
+	"github.com/afterparty/afterparty/infra/strict"
 	"github.com/afterparty/afterparty/shared/group"
 )
 
-// countingSES accepts every email and counts them by recipient: the SES emulator
-// keeps every email in memory, which 30,000 introductions would swamp.
-type countingSES struct {
-	mu   sync.Mutex
-	sent map[string]int
-}
-
-func (c *countingSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, to := range in.Destination.ToAddresses {
-		c.sent[to]++
+// countingSES is the local stack's strict SES layer in front of a sink that accepts
+// and counts every email by recipient (infra/faultproxy): the SES emulator keeps
+// every email in memory, which 30,000 introductions would swamp.
+func countingSES(t *testing.T) (*sesv2.Client, *faultproxy.Proxy) {
+	t.Helper()
+	stack := localstack.Get(t)
+	sink, err := faultproxy.Start(faultproxy.SES, stack.SESURL, faultproxy.Options{Sink: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &sesv2.SendEmailOutput{MessageId: aws.String(fmt.Sprint(len(c.sent)))}, nil
-}
-
-func (c *countingSES) GetAccount(context.Context, *sesv2.GetAccountInput, ...func(*sesv2.Options)) (*sesv2.GetAccountOutput, error) {
-	return &sesv2.GetAccountOutput{SendingEnabled: true, SendQuota: &types.SendQuota{MaxSendRate: 100000, Max24HourSend: 1e9}}, nil
+	t.Cleanup(sink.Close)
+	layer, err := strict.NewSES(sink.URL, strict.SESOptions{Identities: localstack.LocalIdentities, ConfigurationSets: localstack.LocalConfigurationSets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(layer)
+	t.Cleanup(srv.Close)
+	return sesv2.NewFromConfig(stack.AWSConfig(), func(o *sesv2.Options) { o.BaseEndpoint = aws.String(srv.URL) }), sink
 }
 
 // parallel runs f(i) for i in [0,n) on 16 workers.
@@ -64,8 +65,8 @@ func parallel(t *testing.T, n int, f func(i int) error) {
 func TestIntroductionsSweepAtScale(t *testing.T) {
 	const n, each = 1000, group.MaxTicks
 	a := apptest.New(t, nil)
-	ses := &countingSES{sent: map[string]int{}}
-	a.Runner.SES = ses
+	client, sink := countingSES(t)
+	a.Runner.SES = client
 	a.AddManyMembers(t, n)
 	m := a.PutMeeting(t, meetingFields("sweep"))
 	id := func(i int) string { return group.MemberID(a.Email(fmt.Sprintf("m%04d", (i+n)%n))) }
@@ -105,7 +106,7 @@ func TestIntroductionsSweepAtScale(t *testing.T) {
 	}
 	for i := range n {
 		addr := a.Email(fmt.Sprintf("m%04d", i))
-		if got := ses.sent[addr]; got != each {
+		if got := sink.Stats().Sends[addr]; got != each {
 			t.Fatalf("%s got %d introductions, want %d", addr, got, each)
 		}
 	}
