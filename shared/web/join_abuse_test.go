@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/afterparty/afterparty/shared/group"
 )
 
 // lambdaServer serves the site the way the function URL does: each request goes
@@ -117,5 +119,48 @@ func TestJoinUnderAbuse(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("the next hour: %d", res.StatusCode)
+	}
+}
+
+// TestRejoinAfterUnsubscribe: a member who unsubscribed may join again by double
+// opt-in: the form sends them a confirmation, they stay unsubscribed (no group
+// email) until they press it, then they are active and invited again.
+func TestRejoinAfterUnsubscribe(t *testing.T) {
+	s := newSite(t)
+	now := time.Now()
+	s.Site.Clock = func() time.Time { return now }
+	ken := s.AddMembers(t, "ken")["ken"]
+	if err := s.Store.SetMemberStatus(ctx, ken.ID, group.MemberUnsubscribed, now); err != nil {
+		t.Fatal(err)
+	}
+	addr := s.Email("ken")
+	s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Ken Again"}, "email": {addr}}).mustContain(t, "Check your inbox")
+	if n := s.count(t, addr, "Confirm"); n != 1 {
+		t.Fatalf("%d confirmations to an unsubscribed address that asked to rejoin, want 1", n)
+	}
+	if mem, _ := s.Store.Member(ctx, ken.ID); mem.Status != group.MemberUnsubscribed {
+		t.Fatalf("the form alone made an unsubscribed member %s", mem.Status)
+	}
+	m := s.PutMeeting(t, meetingFields("rejoin"))
+	if _, err := s.Runner.Run(ctx, group.Invitation, m.Start.AddDate(0, 0, -14)); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count(t, addr, "invited"); n != 0 {
+		t.Fatal("an unsubscribed member was invited before confirming")
+	}
+	confirm := s.emailLink(t, addr, "Confirm", "/join/confirm")
+	s.do(t, http.MethodGet, confirm, nil).mustContain(t, "Confirm and join")
+	s.do(t, http.MethodPost, confirm, nil).mustContain(t, "Welcome")
+	if mem, _ := s.Store.Member(ctx, ken.ID); mem.Status != group.MemberActive || mem.Name != "Ken Again" {
+		t.Fatalf("after confirming: %+v; want active, named Ken Again", mem)
+	}
+	if n := s.count(t, addr, "Welcome"); n != 1 {
+		t.Fatalf("%d welcome emails, want 1", n)
+	}
+	if _, err := s.Runner.Run(ctx, group.Invitation, m.Start.Add(-13*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count(t, addr, "invited"); n != 1 {
+		t.Fatalf("the member who rejoined got %d invitations, want 1", n)
 	}
 }
