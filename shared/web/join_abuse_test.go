@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
 )
 
@@ -163,4 +165,44 @@ func TestRejoinAfterUnsubscribe(t *testing.T) {
 	if n := s.count(t, addr, "invited"); n != 1 {
 		t.Fatalf("the member who rejoined got %d invitations, want 1", n)
 	}
+}
+
+// TestPendingJoinsExpireAndStayOutOfCampaigns: a join request not confirmed is
+// not a member: the members' pages campaigns read never hold it, and JoinLinkLife
+// after its latest confirmation email it is gone (confirming it then makes no
+// member).
+func TestPendingJoinsExpireAndStayOutOfCampaigns(t *testing.T) {
+	s := newSite(t)
+	now := time.Now()
+	s.Site.Clock = func() time.Time { return now }
+	ada := s.AddMembers(t, "ada")["ada"]
+	for i := range 5 {
+		addr := s.Email(fmt.Sprintf("pending%d", i))
+		s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Pen Ding"}, "email": {addr}}).mustContain(t, "Check your inbox")
+	}
+	page, next, err := s.Store.MembersPage(ctx, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 1 || page[0].ID != ada.ID || next != "" {
+		t.Fatalf("the members' page holds %v (next %q), want only ada", ids(page), next)
+	}
+	id := group.MemberID(s.Email("pending0"))
+	if _, err := s.Store.JoinRequest(ctx, id, now.Add(dynamo.JoinLinkLife-time.Second)); err != nil {
+		t.Fatalf("a request just before it expires: %v", err)
+	}
+	late := now.Add(dynamo.JoinLinkLife)
+	if m, err := s.Store.JoinRequest(ctx, id, late); !errors.Is(err, dynamo.ErrNotFound) {
+		t.Fatalf("a request past JoinLinkLife: %+v %v, want not found", m, err)
+	}
+	if m, _, err := s.Store.ConfirmJoin(ctx, id, late); !errors.Is(err, dynamo.ErrNotFound) {
+		t.Fatalf("confirming an expired request: %+v %v, want not found", m, err)
+	}
+	if m, err := s.Store.Member(ctx, id); !errors.Is(err, dynamo.ErrNotFound) {
+		t.Fatalf("an expired request left a member: %+v %v", m, err)
+	}
+	// Asking again after that starts a new request, confirmable.
+	now = late
+	s.do(t, http.MethodPost, s.srv.URL+"/join", url.Values{"name": {"Pen Ding"}, "email": {s.Email("pending0")}}).mustContain(t, "Check your inbox")
+	s.do(t, http.MethodPost, s.emailLink(t, s.Email("pending0"), "Confirm", "/join/confirm"), nil).mustContain(t, "Welcome, Pen!")
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -133,8 +132,9 @@ type joinForm struct {
 	Problem     string
 }
 
-// JoinLinkLife is how long a join confirmation link works.
-const JoinLinkLife = 48 * time.Hour
+// JoinLinkLife is how long a join confirmation link works; the pending sign-up
+// lives as long (dynamo.JoinLinkLife).
+const JoinLinkLife = dynamo.JoinLinkLife
 
 // join is the public form to join the group: name and email. A POST sends a
 // confirmation email with a signed link (double opt-in), at most one per address
@@ -237,8 +237,18 @@ func clientIP(r *http.Request) string {
 // (mail scanners fetch links), the POST makes the member active and sends the
 // welcome email the first time.
 func (s *Site) confirmJoin(w http.ResponseWriter, r *http.Request) {
-	token, member, ok := s.memberLink(w, r, links.ActionJoin)
+	c, token, ok := s.claims(w, r, links.ActionJoin)
 	if !ok {
+		return
+	}
+	member, err := s.Store.JoinRequest(r.Context(), c.Member, s.Clock())
+	if errors.Is(err, dynamo.ErrNotFound) || errors.Is(err, dynamo.ErrInvalid) {
+		s.fail(w, http.StatusNotFound, "We don't know you (any more)", "This join request has expired. Please fill in the join form again.")
+		return
+	}
+	if err != nil {
+		s.Log.Error("read join request", "member", c.Member, "error", err)
+		s.unavailable(w)
 		return
 	}
 	v := view{Title: "Confirm: join " + s.GroupName, Token: token, Member: member, Active: member.Status == group.MemberActive,

@@ -44,6 +44,7 @@ type Store interface {
 	SetMuted(ctx context.Context, id string, muted []group.Kind, now time.Time) error
 	RequestJoin(ctx context.Context, email, name string, now time.Time) (group.Member, bool, error)
 	ConfirmJoin(ctx context.Context, id string, now time.Time) (group.Member, bool, error)
+	JoinRequest(ctx context.Context, id string, now time.Time) (group.Member, error)
 	CountJoinRequest(ctx context.Context, client string, limit int, now time.Time) (bool, error)
 	CountJoinEmail(ctx context.Context, limit int, now time.Time) (bool, error)
 	Reconcile(ctx context.Context, meetingID string, capacity int, now time.Time) (dynamo.ReconcileReport, error)
