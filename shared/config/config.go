@@ -47,6 +47,8 @@ var Vars = []Var{
 	{"AFTERPARTY_INBOUND_BUCKET", "", "S3 bucket where the SES receipt rule stores mail received on the reply domain (set by template.yaml)"},
 	{"AFTERPARTY_INBOUND_PREFIX", "inbound/", "key prefix of the received mail in AFTERPARTY_INBOUND_BUCKET"},
 	{"AFTERPARTY_CLAIM_LEASE", "2m", "how long a send claim lives: after a crash mid-send, the member is retried this much later"},
+	{"AFTERPARTY_JOIN_PER_CLIENT_HOUR", "10", "/join requests one client (source IP) may make per clock hour; more get the same page with HTTP 429 and no email"},
+	{"AFTERPARTY_JOIN_PER_HOUR", "200", "join confirmation emails the /join form may send per clock hour, all clients together"},
 }
 
 // DevLinkSecret is AFTERPARTY_LINK_SECRET's default: good for the local stack only.
@@ -116,6 +118,8 @@ type Config struct {
 	ReplyDomain string
 	// InboundBucket and InboundPrefix: where received mail is stored.
 	InboundBucket, InboundPrefix string
+	// JoinPerClientHour and JoinPerHour limit the /join form (shared/web).
+	JoinPerClientHour, JoinPerHour int
 }
 
 // Getenv reads a variable; tests pass a map's lookup instead of os.LookupEnv.
@@ -198,6 +202,17 @@ func Load(getenv Getenv) (Config, error) {
 	}
 	if c.MaxSendRate, err = strconv.ParseFloat(get("AFTERPARTY_MAX_SEND_RATE"), 64); err != nil || c.MaxSendRate < 0 {
 		return c, fmt.Errorf("AFTERPARTY_MAX_SEND_RATE %q must be a number of emails per second, 0 or more", get("AFTERPARTY_MAX_SEND_RATE"))
+	}
+	for _, l := range []struct {
+		name string
+		dst  *int
+	}{
+		{"AFTERPARTY_JOIN_PER_CLIENT_HOUR", &c.JoinPerClientHour},
+		{"AFTERPARTY_JOIN_PER_HOUR", &c.JoinPerHour},
+	} {
+		if *l.dst, err = strconv.Atoi(get(l.name)); err != nil || *l.dst < 1 {
+			return c, fmt.Errorf("%s %q must be a whole number, 1 or more", l.name, get(l.name))
+		}
 	}
 	return c, nil
 }

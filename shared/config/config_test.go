@@ -16,21 +16,23 @@ func TestDefaultsFitTheLocalStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.BaseURL != "http://127.0.0.1:8080" || c.ScheduleTable != "afterparty-schedule" || c.Leads.Invitation != 14*24*time.Hour || c.ClaimLease != 2*time.Minute {
+	if c.BaseURL != "http://127.0.0.1:8080" || c.ScheduleTable != "afterparty-schedule" || c.Leads.Invitation != 14*24*time.Hour || c.ClaimLease != 2*time.Minute || c.JoinPerClientHour != 10 || c.JoinPerHour != 200 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
 
 func TestBadSettingsNameTheVariable(t *testing.T) {
 	tests := map[string]string{
-		"AFTERPARTY_FROM":            "not an address",
-		"AFTERPARTY_TIME_ZONE":       "Mars/Base",
-		"AFTERPARTY_BASE_URL":        "ftp://x",
-		"AFTERPARTY_REMINDER_LEAD":   "soon",
-		"AFTERPARTY_MAX_SEND_RATE":   "-1",
-		"AFTERPARTY_ORGANIZERS":      "a@b.example, nope",
-		"AFTERPARTY_CLAIM_LEASE":     "0s",
-		"AFTERPARTY_INVITATION_LEAD": "-3d",
+		"AFTERPARTY_FROM":                 "not an address",
+		"AFTERPARTY_TIME_ZONE":            "Mars/Base",
+		"AFTERPARTY_BASE_URL":             "ftp://x",
+		"AFTERPARTY_REMINDER_LEAD":        "soon",
+		"AFTERPARTY_MAX_SEND_RATE":        "-1",
+		"AFTERPARTY_ORGANIZERS":           "a@b.example, nope",
+		"AFTERPARTY_CLAIM_LEASE":          "0s",
+		"AFTERPARTY_INVITATION_LEAD":      "-3d",
+		"AFTERPARTY_JOIN_PER_CLIENT_HOUR": "0",
+		"AFTERPARTY_JOIN_PER_HOUR":        "lots",
 	}
 	for name, value := range tests {
 		t.Run(name, func(t *testing.T) {

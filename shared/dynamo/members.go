@@ -152,5 +152,5 @@ func (s *Store) Rename(ctx context.Context, id, name string, now time.Time) erro
 	if err != nil {
 		return fmt.Errorf("rename member %s: %w", id, err)
 	}
-	return nil
+	return s.dropJoinName(ctx, id)
 }

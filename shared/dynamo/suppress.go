@@ -81,9 +81,37 @@ func (s *Store) Reactivate(ctx context.Context, id string, now time.Time) (Suppr
 }
 
 // Suppress stops all email to a member at once, whatever their status was, and
-// records why (a hard bounce, a complaint, too many soft bounces). ErrNotFound if
-// there is no such member.
+// records why (a hard bounce, a complaint, too many soft bounces). An address
+// that only asked to join (its confirmation bounced, or was reported as spam)
+// becomes a suppressed member, so the form never emails it again. ErrNotFound if
+// there is no such member and no join request.
 func (s *Store) Suppress(ctx context.Context, id, reason string, now time.Time) error {
+	err := s.suppressMember(ctx, id, reason, now)
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var req joinItem
+	if err := s.get(ctx, joinsPK, id, &req); err != nil {
+		return err
+	}
+	item, err := attributevalue.MarshalMap(memberItem{PK: membersPK, SK: id, Email: req.Email, Name: req.JoinName, Status: group.MemberSuppressed,
+		JoinedAt: now.UTC(), UpdatedAt: now.UTC()})
+	if err != nil {
+		return err
+	}
+	item["suppressed_because"] = &types.AttributeValueMemberS{Value: reason}
+	item["suppressed_at"] = &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}
+	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.StateTable, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if isConditionFailed(err) { // confirmed meanwhile: suppress the member
+		return s.suppressMember(ctx, id, reason, now)
+	}
+	if err != nil {
+		return fmt.Errorf("suppress join request %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Store) suppressMember(ctx context.Context, id, reason string, now time.Time) error {
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.StateTable,
 		Key:                      key(membersPK, id),

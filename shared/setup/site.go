@@ -32,6 +32,7 @@ func newSite(cfg config.Config, store *dynamo.Store, ses *sesv2.Client, signer *
 		Store: store, Signer: signer, Calendar: cal, GroupName: cfg.GroupName, TimeZone: cfg.TimeZone,
 		Clock: clock, Log: log,
 		SES: sender(ses, cfg.ConfigurationSet), Notices: notices, From: *from, Organizers: cfg.Organizers, BaseURL: cfg.BaseURL,
+		JoinPerClientHour: cfg.JoinPerClientHour, JoinPerHour: cfg.JoinPerHour,
 	}
 	if keys != nil {
 		// A warm function that meets a link signed with a key it has not seen (the

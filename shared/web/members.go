@@ -2,12 +2,14 @@ package web
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"net/mail"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
@@ -130,8 +132,9 @@ type joinForm struct {
 	Problem     string
 }
 
-// JoinLinkLife is how long a join confirmation link works.
-const JoinLinkLife = 48 * time.Hour
+// JoinLinkLife is how long a join confirmation link works; the pending sign-up
+// lives as long (dynamo.JoinLinkLife).
+const JoinLinkLife = dynamo.JoinLinkLife
 
 // join is the public form to join the group: name and email. A POST sends a
 // confirmation email with a signed link (double opt-in), at most one per address
@@ -157,11 +160,35 @@ func (s *Site) join(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.Clock()
+	v.Sent = true // every answer from here on is the same page: nobody learns who is a member
+	ok, err := s.Store.CountJoinRequest(r.Context(), clientIP(r), orDefault(s.JoinPerClientHour, DefaultJoinPerClientHour), now)
+	if err != nil {
+		s.Log.Error("count join request", "error", err)
+		s.unavailable(w)
+		return
+	}
+	if !ok {
+		s.Log.Info("join request over the per-client limit: no email")
+		s.render(w, http.StatusTooManyRequests, "join", v)
+		return
+	}
 	member, send, err := s.Store.RequestJoin(r.Context(), v.Form.Email, v.Form.Name, now)
 	if err != nil {
 		s.Log.Error("request to join", "error", err)
 		s.unavailable(w)
 		return
+	}
+	if send {
+		ok, err := s.Store.CountJoinEmail(r.Context(), orDefault(s.JoinPerHour, DefaultJoinPerHour), now)
+		if err != nil {
+			s.Log.Error("count join email", "error", err)
+			s.unavailable(w)
+			return
+		}
+		send = ok
+		if !ok {
+			s.Log.Warn("join confirmations over the hourly limit: no email", "member", member.ID)
+		}
 	}
 	if send {
 		b := s.builder(r)
@@ -174,18 +201,54 @@ func (s *Site) join(w http.ResponseWriter, r *http.Request) {
 		}
 		s.Log.Info("join requested", "member", member.ID)
 	} else {
-		s.Log.Info("join request: no email (one within the hour, or the address is suppressed)", "member", member.ID)
+		s.Log.Info("join request: no email (one within the hour, the address is suppressed, or the hourly limit)", "member", member.ID)
 	}
-	v.Sent = true
 	s.render(w, http.StatusOK, "join", v)
+}
+
+// The /join limits' defaults (config: AFTERPARTY_JOIN_PER_CLIENT_HOUR and
+// AFTERPARTY_JOIN_PER_HOUR).
+const (
+	DefaultJoinPerClientHour = 10
+	DefaultJoinPerHour       = 200
+)
+
+func orDefault(n, def int) int {
+	if n > 0 {
+		return n
+	}
+	return def
+}
+
+// clientIP is who sent a request: behind the Lambda function URL, the source IP
+// AWS puts in the request context (a client's X-Forwarded-For cannot change it);
+// elsewhere (afterparty serve) the connection's address.
+func clientIP(r *http.Request) string {
+	if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && rc.HTTP.SourceIP != "" {
+		return rc.HTTP.SourceIP
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // confirmJoin is the page the confirmation email's link opens: GET shows a button
 // (mail scanners fetch links), the POST makes the member active and sends the
 // welcome email the first time.
 func (s *Site) confirmJoin(w http.ResponseWriter, r *http.Request) {
-	token, member, ok := s.memberLink(w, r, links.ActionJoin)
+	c, token, ok := s.claims(w, r, links.ActionJoin)
 	if !ok {
+		return
+	}
+	member, err := s.Store.JoinRequest(r.Context(), c.Member, s.Clock())
+	if errors.Is(err, dynamo.ErrNotFound) || errors.Is(err, dynamo.ErrInvalid) {
+		s.fail(w, http.StatusNotFound, "We don't know you (any more)", "This join request has expired. Please fill in the join form again.")
+		return
+	}
+	if err != nil {
+		s.Log.Error("read join request", "member", c.Member, "error", err)
+		s.unavailable(w)
 		return
 	}
 	v := view{Title: "Confirm: join " + s.GroupName, Token: token, Member: member, Active: member.Status == group.MemberActive,

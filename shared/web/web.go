@@ -44,6 +44,9 @@ type Store interface {
 	SetMuted(ctx context.Context, id string, muted []group.Kind, now time.Time) error
 	RequestJoin(ctx context.Context, email, name string, now time.Time) (group.Member, bool, error)
 	ConfirmJoin(ctx context.Context, id string, now time.Time) (group.Member, bool, error)
+	JoinRequest(ctx context.Context, id string, now time.Time) (group.Member, error)
+	CountJoinRequest(ctx context.Context, client string, limit int, now time.Time) (bool, error)
+	CountJoinEmail(ctx context.Context, limit int, now time.Time) (bool, error)
 	Reconcile(ctx context.Context, meetingID string, capacity int, now time.Time) (dynamo.ReconcileReport, error)
 	MetStore // /met (met.go)
 }
@@ -85,6 +88,11 @@ type Site struct {
 	// BaseURL is the base of the links the site's emails carry. Behind a Lambda
 	// function URL the request's domain (set by AWS, not by the client) is used.
 	BaseURL string
+
+	// JoinPerClientHour is how many /join POSTs one client (source IP) may make
+	// per clock hour; JoinPerHour how many join confirmations the form may email
+	// per clock hour in all. Zero takes the defaults below.
+	JoinPerClientHour, JoinPerHour int
 
 	// Keys, if set, reloads the signing keys; it is called (at most once a minute)
 	// when a link names a key the site does not hold: the secret was rotated since

@@ -428,8 +428,11 @@ func TestJoin(t *testing.T) {
 	form := url.Values{"name": {"Nina Newbie"}, "email": {addr}}
 	s.do(t, http.MethodPost, s.srv.URL+"/join", form).mustContain(t, "Check your inbox")
 	id := group.MemberID(addr)
-	if mem, err := s.Store.Member(ctx, id); err != nil || mem.Status != dynamo.MemberPending {
-		t.Fatalf("after the form: %+v %v; want pending", mem, err)
+	if mem, err := s.Store.Member(ctx, id); !errors.Is(err, dynamo.ErrNotFound) {
+		t.Fatalf("after the form: %+v %v; want no member yet (a pending request is kept apart)", mem, err)
+	}
+	if mem, err := s.Store.JoinRequest(ctx, id, now); err != nil || mem.Status != dynamo.MemberPending || mem.JoinName != "Nina Newbie" {
+		t.Fatalf("after the form: %+v %v; want a pending request", mem, err)
 	}
 	// Again within the hour: the same page, no second email.
 	now = now.Add(30 * time.Minute)
@@ -444,8 +447,8 @@ func TestJoin(t *testing.T) {
 	}
 	confirm := s.emailLink(t, addr, "Confirm", "/join/confirm")
 	s.do(t, http.MethodGet, confirm, nil).mustContain(t, "Confirm and join")
-	if mem, _ := s.Store.Member(ctx, id); mem.Status != dynamo.MemberPending {
-		t.Fatalf("a GET of the confirm link made the member %s", mem.Status)
+	if mem, err := s.Store.Member(ctx, id); !errors.Is(err, dynamo.ErrNotFound) {
+		t.Fatalf("a GET of the confirm link made the member %+v", mem)
 	}
 	m := s.PutMeeting(t, meetingFields("join"))
 	if _, err := s.Runner.Run(ctx, group.Invitation, m.Start.AddDate(0, 0, -14)); err != nil {
