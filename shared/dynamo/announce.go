@@ -181,17 +181,9 @@ type SentCalendar struct {
 // SentCalendarsPage reads up to limit entries of a campaign's ledger after the
 // cursor (a member id; "" for the start) and returns the next cursor ("" at the end).
 func (s *Store) SentCalendarsPage(ctx context.Context, campaign, after string, limit int) ([]SentCalendar, string, error) {
-	items, next, err := s.queryPage(ctx, ledgerPK(campaign), "", after, limit)
+	out, next, err := pageOf(ctx, s, ledgerPK(campaign), "", after, limit, same[SentCalendar])
 	if err != nil {
 		return nil, "", fmt.Errorf("read send ledger %s: %w", campaign, err)
-	}
-	out := make([]SentCalendar, 0, len(items))
-	for _, item := range items {
-		var c SentCalendar
-		if err := attributevalue.UnmarshalMap(item, &c); err != nil {
-			return nil, "", fmt.Errorf("read send ledger %s: %w", campaign, err)
-		}
-		out = append(out, c)
 	}
 	return out, next, nil
 }

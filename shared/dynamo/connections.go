@@ -206,23 +206,20 @@ func (s *Store) RecordIntroduction(ctx context.Context, meetingID string, p grou
 	return true, nil
 }
 
+// introItem is a recorded introduction's pair.
+type introItem struct {
+	Low  string `dynamodbav:"low"`
+	High string `dynamodbav:"high"`
+}
+
+func (it introItem) pair() group.Pair { return group.Pair{Low: it.Low, High: it.High} }
+
 // IntroductionsPage reads up to limit recorded introductions of a meeting after the
 // cursor (keyset).
 func (s *Store) IntroductionsPage(ctx context.Context, meetingID, after string, limit int) ([]group.Pair, string, error) {
-	items, next, err := s.queryPage(ctx, meetingPK(meetingID), introPrefix, after, limit)
+	out, next, err := pageOf(ctx, s, meetingPK(meetingID), introPrefix, after, limit, introItem.pair)
 	if err != nil {
 		return nil, "", fmt.Errorf("list introductions of %s: %w", meetingID, err)
-	}
-	out := make([]group.Pair, 0, len(items))
-	for _, item := range items {
-		var it struct {
-			Low  string `dynamodbav:"low"`
-			High string `dynamodbav:"high"`
-		}
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return nil, "", err
-		}
-		out = append(out, group.Pair{Low: it.Low, High: it.High})
 	}
 	return out, next, nil
 }

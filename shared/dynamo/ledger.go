@@ -229,17 +229,9 @@ func (s *Store) RetryFailed(ctx context.Context, campaign, memberID string) (boo
 
 // LedgerPage reads up to limit ledger entries of a campaign after the cursor.
 func (s *Store) LedgerPage(ctx context.Context, campaign, after string, limit int) ([]SendRecord, string, error) {
-	items, next, err := s.queryPage(ctx, ledgerPK(campaign), "", after, limit)
+	out, next, err := pageOf(ctx, s, ledgerPK(campaign), "", after, limit, same[SendRecord])
 	if err != nil {
 		return nil, "", fmt.Errorf("read send ledger %s: %w", campaign, err)
-	}
-	out := make([]SendRecord, 0, len(items))
-	for _, item := range items {
-		var r SendRecord
-		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
-			return nil, "", err
-		}
-		out = append(out, r)
 	}
 	return out, next, nil
 }

@@ -81,17 +81,9 @@ func (s *Store) Member(ctx context.Context, id string) (group.Member, error) {
 // MembersPage reads up to limit members after the cursor, in id order: keyset
 // pagination, so a campaign never holds the whole list in memory.
 func (s *Store) MembersPage(ctx context.Context, after string, limit int) ([]group.Member, string, error) {
-	items, next, err := s.queryPage(ctx, membersPK, "", after, limit)
+	out, next, err := pageOf(ctx, s, membersPK, "", after, limit, memberItem.member)
 	if err != nil {
 		return nil, "", fmt.Errorf("list members: %w", err)
-	}
-	out := make([]group.Member, 0, len(items))
-	for _, item := range items {
-		var it memberItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return nil, "", fmt.Errorf("list members: %w", err)
-		}
-		out = append(out, it.member())
 	}
 	return out, next, nil
 }

@@ -125,17 +125,9 @@ func (s *Store) RSVPsOf(ctx context.Context, meetingID string, memberIDs []strin
 
 // RSVPsPage reads up to limit answers for a meeting after the cursor (keyset).
 func (s *Store) RSVPsPage(ctx context.Context, meetingID, after string, limit int) ([]group.RSVP, string, error) {
-	items, next, err := s.queryPage(ctx, meetingPK(meetingID), rsvpPrefix, after, limit)
+	out, next, err := pageOf(ctx, s, meetingPK(meetingID), rsvpPrefix, after, limit, rsvpItem.rsvp)
 	if err != nil {
 		return nil, "", fmt.Errorf("list RSVPs of %s: %w", meetingID, err)
-	}
-	out := make([]group.RSVP, 0, len(items))
-	for _, item := range items {
-		var it rsvpItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return nil, "", err
-		}
-		out = append(out, it.rsvp())
 	}
 	return out, next, nil
 }

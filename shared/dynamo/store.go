@@ -191,6 +191,27 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// pageOf reads one keyset page of a partition (queryPage) and decodes each item
+// into a T, which conv turns into what the caller returns.
+func pageOf[T, R any](ctx context.Context, s *Store, pk, prefix, after string, limit int, conv func(T) R) ([]R, string, error) {
+	items, next, err := s.queryPage(ctx, pk, prefix, after, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]R, 0, len(items))
+	for _, item := range items {
+		var it T
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return nil, "", err
+		}
+		out = append(out, conv(it))
+	}
+	return out, next, nil
+}
+
+// same returns its argument: the conv of pageOf for items decoded as they are.
+func same[T any](v T) T { return v }
+
 // queryPage reads one page of a partition, from after (an sk, exclusive; "" for the
 // start) with sk beginning with prefix, and returns the next cursor ("" at the end).
 func (s *Store) queryPage(ctx context.Context, pk, prefix, after string, limit int) ([]map[string]types.AttributeValue, string, error) {
