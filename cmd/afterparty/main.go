@@ -41,15 +41,19 @@ func root() *cobra.Command {
 
 // app builds the application for a command: local defaults unless AWS is configured.
 func app(cmd *cobra.Command) (*setup.App, error) {
+	return appWith(cmd, setup.Logger())
+}
+
+func appWith(cmd *cobra.Command, log *slog.Logger) (*setup.App, error) {
 	if where.stack != "" {
-		return where.app(cmd)
+		return where.app(cmd, log)
 	}
-	return setup.New(cmd.Context(), nil, true, setup.Logger())
+	return setup.New(cmd.Context(), nil, true, log)
 }
 
 // quietApp is app with only warnings and errors logged, for commands whose own
-// output tells the story (the demo).
+// output tells the story (the demo, run without --verbose). Like app, it talks to
+// --stack when one is given.
 func quietApp(cmd *cobra.Command) (*setup.App, error) {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return setup.New(cmd.Context(), nil, true, log)
+	return appWith(cmd, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }

@@ -139,15 +139,15 @@ func statusCmd() *cobra.Command {
 				}
 				for _, c := range cs {
 					n++
-					counts, failed, err := a.Store.LedgerCounts(ctx, dynamo.CampaignID(id, c.Kind()), errorsShown)
+					counts, failed, err := a.Store.LedgerCounts(ctx, dynamo.CampaignID(id, c.Kind), errorsShown)
 					if err != nil {
 						return err
 					}
 					state := campaignState(c)
-					fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", id, c.Kind(), counts[dynamo.SendSent], counts[dynamo.SendClaimed], counts[dynamo.SendFailed],
+					fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", id, c.Kind, counts[dynamo.SendSent], counts[dynamo.SendClaimed], counts[dynamo.SendFailed],
 						when(id, c.StartedAt), when(id, c.LastRunAt), state)
 					for _, f := range failed {
-						latest = append(latest, fmt.Sprintf("  %s %s member %s at %s: %s", id, c.Kind(), f.Member(), when(id, f.SentAt), oneLine(f.Error)))
+						latest = append(latest, fmt.Sprintf("  %s %s member %s at %s: %s", id, c.Kind, f.Member(), when(id, f.SentAt), oneLine(f.Error)))
 					}
 				}
 			}

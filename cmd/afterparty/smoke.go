@@ -326,8 +326,8 @@ func (s *smokeTest) checkLedger(ctx context.Context) (string, error) {
 		return "", err
 	}
 	for _, c := range campaigns {
-		if !slices.Contains(kinds, c.Kind()) {
-			kinds = append(kinds, c.Kind()) // anything else the runs sent
+		if !slices.Contains(kinds, c.Kind) {
+			kinds = append(kinds, c.Kind) // anything else the runs sent
 		}
 	}
 	sent, total := 0, 0

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -67,7 +68,7 @@ func (t target) awsOptions() []func(*awsconfig.LoadOptions) error {
 
 // stackApp builds the app against the deployed stack: the environment overrides
 // nothing the stack says, except variables the stack does not set.
-func (t target) app(cmd *cobra.Command) (*setup.App, error) {
+func (t target) app(cmd *cobra.Command, log *slog.Logger) (*setup.App, error) {
 	ctx := cmd.Context()
 	awsCfg, _, err := config.AWS(ctx, nil, false, t.awsOptions()...)
 	if err != nil {
@@ -113,5 +114,5 @@ func (t target) app(cmd *cobra.Command) (*setup.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return setup.FromConfig(ctx, cfg, awsCfg, config.Endpoints{}, setup.Logger())
+	return setup.FromConfig(ctx, cfg, awsCfg, config.Endpoints{}, log)
 }

@@ -79,6 +79,10 @@ func TestStackFlagReadsTheStack(t *testing.T) {
 	if _, errOut, ok := deployed.run(t, "--stack", "no-such-stack", "plan"); ok || !strings.Contains(errOut, "no-such-stack") {
 		t.Errorf("an unknown stack: %s", errOut)
 	}
+	// run and demo log quietly without --verbose; they must still talk to --stack.
+	if _, errOut, ok := deployed.run(t, "--stack", "no-such-stack", "run", "invitations"); ok || !strings.Contains(errOut, "no-such-stack") {
+		t.Errorf("run without --verbose ignored --stack: %s", errOut)
+	}
 	if len(*asked) == 0 || !strings.HasPrefix((*asked)[0], "DescribeStacks afterparty-prod") {
 		t.Errorf("CloudFormation was asked %v", *asked)
 	}

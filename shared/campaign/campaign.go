@@ -18,16 +18,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"golang.org/x/time/rate"
 
-	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
 )
 
 // Ledger is the send ledger and checkpoint store, shaped like shared/dynamo's Store.
 type Ledger interface {
-	SendRecords(ctx context.Context, campaign string, memberIDs []string) (map[string]dynamo.SendRecord, error)
+	SendRecords(ctx context.Context, campaign string, memberIDs []string) (map[string]group.SendRecord, error)
 	// ClaimSend, RenewClaim, MarkSent, MarkFailed and ReleaseClaim are fenced by the
 	// claim id: only the claim that holds the entry renews, marks or releases it;
-	// any other gets dynamo.ErrLostClaim and the entry stays as its holder has it.
+	// any other gets group.ErrLostClaim and the entry stays as its holder has it.
 	ClaimSend(ctx context.Context, campaign, memberID, claim string, now time.Time, lease time.Duration) error
 	RenewClaim(ctx context.Context, campaign, memberID, claim string, now time.Time, lease time.Duration) error
 	MarkSent(ctx context.Context, campaign, memberID, claim, messageID string, now time.Time) error
@@ -35,8 +34,6 @@ type Ledger interface {
 	ReleaseClaim(ctx context.Context, campaign, memberID, claim string) error
 	SaveCursor(ctx context.Context, meetingID, kind, cursor, lastError string) error
 }
-
-var _ Ledger = (*dynamo.Store)(nil)
 
 // SES is the part of the SES v2 client the engine uses.
 type SES interface {
@@ -68,7 +65,7 @@ type Job struct {
 }
 
 // ID names the job's ledger.
-func (j Job) ID() string { return dynamo.CampaignID(j.MeetingID, j.Kind) }
+func (j Job) ID() string { return group.CampaignID(j.MeetingID, j.Kind) }
 
 // Result counts what one run of a job did.
 type Result struct {
@@ -297,7 +294,7 @@ func (e *Engine) mustStop(ctx context.Context) string {
 
 type page struct {
 	batch   Batch
-	records map[string]dynamo.SendRecord
+	records map[string]group.SendRecord
 	err     error
 }
 
@@ -314,7 +311,7 @@ func (e *Engine) prefetch(ctx context.Context, job Job, after string) <-chan pag
 		for i, m := range b.Members {
 			ids[i] = m.ID
 		}
-		var recs map[string]dynamo.SendRecord
+		var recs map[string]group.SendRecord
 		if len(ids) > 0 {
 			if recs, err = e.Ledger.SendRecords(ctx, job.ID(), ids); err != nil {
 				out <- page{err: err}
@@ -326,7 +323,7 @@ func (e *Engine) prefetch(ctx context.Context, job Job, after string) <-chan pag
 	return out
 }
 
-func (e *Engine) sendBatch(ctx context.Context, job Job, members []group.Member, records map[string]dynamo.SendRecord, log *slog.Logger) (Result, error) {
+func (e *Engine) sendBatch(ctx context.Context, job Job, members []group.Member, records map[string]group.SendRecord, log *slog.Logger) (Result, error) {
 	var res Result
 	if len(members) == 0 {
 		return res, nil
@@ -373,7 +370,7 @@ func (e *Engine) sendBatch(ctx context.Context, job Job, members []group.Member,
 	}
 feed:
 	for _, m := range members {
-		if r, ok := records[m.ID]; ok && (r.State == dynamo.SendSent || r.State == dynamo.SendFailed) {
+		if r, ok := records[m.ID]; ok && (r.State == group.SendSent || r.State == group.SendFailed) {
 			res.Done++
 			continue
 		}
@@ -415,7 +412,7 @@ func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog
 	// another run holds (two runs of one campaign at once would waste half of theirs).
 	claim, at := newClaimID(), e.Clock()
 	if err := e.Ledger.ClaimSend(ctx, job.ID(), m.ID, claim, at, e.Lease); err != nil {
-		if errors.Is(err, dynamo.ErrClaimed) {
+		if errors.Is(err, group.ErrClaimed) {
 			return pending, nil
 		}
 		log.Error("claim failed; left for the next run", "error", err)
@@ -452,7 +449,7 @@ func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog
 		e.budget.Add(-1)
 		err := e.markSent(job, m.ID, claim, id)
 		switch {
-		case errors.Is(err, dynamo.ErrLostClaim):
+		case errors.Is(err, group.ErrLostClaim):
 			// This worker stalled past its lease and another took the entry over:
 			// the member may get this copy and the other worker's. Its entry stays.
 			log.Error("sent after another worker took the claim over: a possible duplicate; the other worker's ledger entry is left as it is", "message_id", id)
@@ -500,7 +497,7 @@ func (e *Engine) sendOne(ctx context.Context, job Job, m group.Member, log *slog
 func (e *Engine) release(job Job, m group.Member, claim string, log *slog.Logger) {
 	err := e.Ledger.ReleaseClaim(context.Background(), job.ID(), m.ID, claim)
 	switch {
-	case errors.Is(err, dynamo.ErrLostClaim):
+	case errors.Is(err, group.ErrLostClaim):
 		log.Info("claim was taken over by another worker; its entry is left as it is")
 	case err != nil:
 		log.Error("release claim failed; it expires by itself", "error", err)
@@ -508,7 +505,7 @@ func (e *Engine) release(job Job, m group.Member, claim string, log *slog.Logger
 }
 
 // markSent insists: the message went out, so the ledger must say so. A claim
-// taken over is final (dynamo.ErrLostClaim): the entry is the other worker's.
+// taken over is final (group.ErrLostClaim): the entry is the other worker's.
 func (e *Engine) markSent(job Job, memberID, claim, messageID string) error {
 	var err error
 	for attempt := range 5 {
@@ -516,7 +513,7 @@ func (e *Engine) markSent(job Job, memberID, claim, messageID string) error {
 			time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
 		}
 		err = e.Ledger.MarkSent(context.Background(), job.ID(), memberID, claim, messageID, e.Clock())
-		if err == nil || errors.Is(err, dynamo.ErrLostClaim) {
+		if err == nil || errors.Is(err, group.ErrLostClaim) {
 			return err
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/afterparty/afterparty/shared/dynamo"
+	"github.com/afterparty/afterparty/shared/group"
 )
 
 // errNotHeld means a send stopped before an SES call because its claim could not be
@@ -58,7 +58,7 @@ func (h *hold) renewEvery(d time.Duration) {
 		case <-h.stop:
 			return
 		case <-t.C:
-			if err := h.renew(context.Background()); errors.Is(err, dynamo.ErrLostClaim) {
+			if err := h.renew(context.Background()); errors.Is(err, group.ErrLostClaim) {
 				return
 			}
 		}
@@ -71,7 +71,7 @@ func (h *hold) renew(ctx context.Context) error {
 	lost := h.lost
 	h.mu.Unlock()
 	if lost {
-		return dynamo.ErrLostClaim
+		return group.ErrLostClaim
 	}
 	now := h.e.Clock()
 	rctx, cancel := context.WithTimeout(ctx, h.e.attemptTimeout())
@@ -82,7 +82,7 @@ func (h *hold) renew(ctx context.Context) error {
 	switch {
 	case err == nil:
 		h.until = now.Add(h.e.Lease)
-	case errors.Is(err, dynamo.ErrLostClaim):
+	case errors.Is(err, group.ErrLostClaim):
 		h.lost = true
 	}
 	return err

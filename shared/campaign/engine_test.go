@@ -43,7 +43,7 @@ func (l *memLedger) ClaimSend(_ context.Context, c, id, claim string, now time.T
 	if ok && !(r.State == dynamo.SendClaimed && r.ClaimUntil < now.UnixMilli()) {
 		return dynamo.ErrClaimed
 	}
-	l.records[c+"/"+id] = dynamo.SendRecord{SK: id, State: dynamo.SendClaimed, ClaimUntil: now.Add(lease).UnixMilli(), ClaimID: claim}
+	l.records[c+"/"+id] = dynamo.SendRecord{MemberID: id, State: dynamo.SendClaimed, ClaimUntil: now.Add(lease).UnixMilli(), ClaimID: claim}
 	return nil
 }
 
@@ -65,7 +65,7 @@ func (l *memLedger) set(c, id, claim, state, msg string) error {
 	if r, ok := l.records[c+"/"+id]; ok && (r.ClaimID != claim || (r.State != dynamo.SendClaimed && r.State != state)) {
 		return dynamo.ErrLostClaim
 	}
-	l.records[c+"/"+id] = dynamo.SendRecord{SK: id, State: state, MessageID: msg, ClaimID: claim}
+	l.records[c+"/"+id] = dynamo.SendRecord{MemberID: id, State: state, MessageID: msg, ClaimID: claim}
 	return nil
 }
 

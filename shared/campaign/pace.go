@@ -8,18 +8,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/afterparty/afterparty/shared/dynamo"
+	"github.com/afterparty/afterparty/shared/group"
 )
 
 // RateStore is the account's shared send timeline (shared/dynamo's Store): every
 // invocation of every function reserves its send slots on the same item, so all of
 // them together stay at or under one rate and one 24-hour quota.
 type RateStore interface {
-	SendRate(ctx context.Context) (dynamo.RateState, error)
-	MoveSendRate(ctx context.Context, seen, next dynamo.RateState) error
+	SendRate(ctx context.Context) (group.RateState, error)
+	MoveSendRate(ctx context.Context, seen, next group.RateState) error
 }
-
-var _ RateStore = (*dynamo.Store)(nil)
 
 // errQuotaUsed means the shared 24-hour quota has no send left.
 var errQuotaUsed = errors.New("SES's 24-hour sending quota is used up")
@@ -46,7 +44,7 @@ type sharedPace struct {
 	quota func(context.Context) (int64, error)
 
 	// used only by the one reservation in flight
-	seen  dynamo.RateState
+	seen  group.RateState
 	known bool
 
 	mu       sync.Mutex
@@ -163,7 +161,7 @@ func (p *sharedPace) reserve(ctx context.Context) ([]time.Time, error) {
 		next.Next = start.Add(time.Duration(n) * p.every)
 		next.Left -= n
 		err := p.store.MoveSendRate(ctx, p.seen, next)
-		if errors.Is(err, dynamo.ErrRateMoved) {
+		if errors.Is(err, group.ErrRateMoved) {
 			p.known = false
 			continue
 		}

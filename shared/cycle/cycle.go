@@ -17,15 +17,51 @@ import (
 
 	"github.com/afterparty/afterparty/shared/campaign"
 	"github.com/afterparty/afterparty/shared/config"
-	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/emails"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/links"
 )
 
+// Store is what the meeting cycle reads and writes, in the domain's own types;
+// shared/dynamo's Store implements it.
+type Store interface {
+	campaign.Ledger
+	campaign.RateStore
+
+	ScheduleRows(ctx context.Context) ([]group.Row, error)
+	PublishFeed(ctx context.Context, rows []group.Row, now time.Time) error
+	Members(ctx context.Context, ids []string) (map[string]group.Member, error)
+	MembersPage(ctx context.Context, after string, limit int) ([]group.Member, string, error)
+	Profiles(ctx context.Context, ids []string) (map[string]group.Profile, error)
+
+	Campaign(ctx context.Context, meetingID, kind string) (group.Campaign, error)
+	StartCampaign(ctx context.Context, meetingID, kind string, now time.Time) (group.Campaign, error)
+	LedgerPage(ctx context.Context, campaign, after string, limit int) ([]group.SendRecord, string, error)
+
+	Announcement(ctx context.Context, meetingID string) (group.Announcement, error)
+	Announce(ctx context.Context, meetingID string, a group.Announcement) (group.Announcement, error)
+	Reannounce(ctx context.Context, meetingID string, from int, next group.Announcement) (group.Announcement, error)
+	NoteSequence(ctx context.Context, campaign, memberID string, sequence int) error
+	Sequences(ctx context.Context, meetingIDs []string) (map[string]int, error)
+	SentCalendarsPage(ctx context.Context, campaign, after string, limit int) ([]group.SentCalendar, string, error)
+
+	RSVPsOf(ctx context.Context, meetingID string, memberIDs []string) (map[string]group.RSVP, error)
+	RSVPsPage(ctx context.Context, meetingID, after string, limit int) ([]group.RSVP, string, error)
+	PubAnswers(ctx context.Context, meetingID string) (map[string]bool, error)
+	AttendancePage(ctx context.Context, meetingID, after string, limit int) (yes []string, pub []string, next string, err error)
+
+	Questions(ctx context.Context) ([]group.Question, error)
+	UsedIcebreakers(ctx context.Context) (map[string]string, error)
+	AssignIcebreaker(ctx context.Context, meetingID, question string) (string, error)
+
+	ConnectionCounts(ctx context.Context, meetingID string) (group.ConnectionCounts, error)
+	IntroductionsPage(ctx context.Context, meetingID, after string, limit int) ([]group.Pair, string, error)
+	TicksOf(ctx context.Context, meetingID string, ids []string) (map[string]map[string]bool, error)
+}
+
 // Runner holds what a run needs; build it once per process.
 type Runner struct {
-	Store    *dynamo.Store
+	Store    Store
 	SES      campaign.SES
 	Renderer *emails.Renderer
 	Links    links.Builder
@@ -284,7 +320,7 @@ func (r *Runner) reminderQuiet(ctx context.Context, m group.Meeting, at time.Tim
 	return true, ""
 }
 
-func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind group.Kind, m group.Meeting, at time.Time, ann dynamo.Announcement) (campaign.Result, error) {
+func (r *Runner) runMeeting(ctx context.Context, engine *campaign.Engine, kind group.Kind, m group.Meeting, at time.Time, ann group.Announcement) (campaign.Result, error) {
 	sequence := ann.Sequence
 	c, err := r.Store.StartCampaign(ctx, m.ID, string(kind), at)
 	if err != nil {

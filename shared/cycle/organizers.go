@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/afterparty/afterparty/shared/campaign"
-	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/emails"
 	"github.com/afterparty/afterparty/shared/group"
 )
@@ -238,12 +237,12 @@ func ids(ms []group.Member) []string {
 // failed for good).
 func (r *Runner) organizersDone(ctx context.Context, meetingID, kind string) (bool, error) {
 	orgs := r.Organizers()
-	recs, err := r.Store.SendRecords(ctx, dynamo.CampaignID(meetingID, kind), ids(orgs))
+	recs, err := r.Store.SendRecords(ctx, group.CampaignID(meetingID, kind), ids(orgs))
 	if err != nil {
 		return false, err
 	}
 	for _, o := range orgs {
-		if rec, ok := recs[o.ID]; !ok || (rec.State != dynamo.SendSent && rec.State != dynamo.SendFailed) {
+		if rec, ok := recs[o.ID]; !ok || (rec.State != group.SendSent && rec.State != group.SendFailed) {
 			return false, nil
 		}
 	}
@@ -289,12 +288,12 @@ func (r *Runner) Headcount(ctx context.Context, m group.Meeting, all []group.Mee
 		after = next
 	}
 	for after := ""; ; {
-		page, next, err := r.Store.LedgerPage(ctx, dynamo.CampaignID(m.ID, string(group.Invitation)), after, 500)
+		page, next, err := r.Store.LedgerPage(ctx, group.CampaignID(m.ID, string(group.Invitation)), after, 500)
 		if err != nil {
 			return hc, err
 		}
 		for _, rec := range page {
-			if rec.State == dynamo.SendSent && !answered[rec.Member()] {
+			if rec.State == group.SendSent && !answered[rec.Member()] {
 				hc.NoAnswer++
 			}
 		}

@@ -100,7 +100,7 @@ func TestBadRowToldToOrganizersOncePerVersion(t *testing.T) {
 	}
 	wantCounts(t, a, "invited", map[string]int{"ada": 1, "bob": 1})
 	cs, err := a.Store.Campaigns(ctx, "bad-html")
-	if err != nil || len(cs) != 2 || !strings.HasPrefix(cs[0].Kind(), "problems-") || !strings.HasPrefix(cs[1].Kind(), "problems-") {
+	if err != nil || len(cs) != 2 || !strings.HasPrefix(cs[0].Kind, "problems-") || !strings.HasPrefix(cs[1].Kind, "problems-") {
 		t.Fatalf("afterparty status should see two problem campaigns of bad-html: %+v %v", cs, err)
 	}
 	for _, m := range []string{"ada", "bob"} {

@@ -7,7 +7,6 @@ import (
 	"net/mail"
 	"time"
 
-	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/emails"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/icebreakers"
@@ -64,9 +63,9 @@ func (r *Runner) Preview(ctx context.Context, what string, m group.Meeting, memb
 	case "update", "cancel":
 		a, err := r.Store.Announcement(ctx, m.ID)
 		switch {
-		case errors.Is(err, dynamo.ErrNotFound) && what == "update":
+		case errors.Is(err, group.ErrNotFound) && what == "update":
 			return emails.Rendered{}, fmt.Errorf("meeting %s has not been announced yet: its first invitation will carry any change (preview invitation)", m.ID)
-		case errors.Is(err, dynamo.ErrNotFound):
+		case errors.Is(err, group.ErrNotFound):
 			msg.Sequence = 1
 		case err != nil:
 			return emails.Rendered{}, err

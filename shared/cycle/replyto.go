@@ -7,7 +7,6 @@ import (
 	"net/mail"
 	"time"
 
-	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
 )
 
@@ -18,7 +17,7 @@ const ReplyLocalPrefix = "rsvp+"
 // firstAnnouncement is what a meeting's first announcement fixes about its
 // ORGANIZER: the reply domain configured then, and the key that signs its reply
 // tokens (the current one).
-func (r *Runner) firstAnnouncement(a dynamo.Announcement) dynamo.Announcement {
+func (r *Runner) firstAnnouncement(a group.Announcement) group.Announcement {
 	if r.Config.ReplyDomain != "" && r.Links.Signer != nil {
 		a.ReplyDomain, a.ReplyKey = r.Config.ReplyDomain, r.Links.Signer.KeyID()
 	}
@@ -31,7 +30,7 @@ func (r *Runner) firstAnnouncement(a dynamo.Announcement) dynamo.Announcement {
 // calendars hold From as ORGANIZER and keep it (calendars match updates by UID and
 // ORGANIZER). The token is signed with the key of the first announcement while the
 // signer still holds it, so a rotation does not change the address.
-func (r *Runner) Organizer(a dynamo.Announcement, m group.Meeting, member group.Member, at time.Time) (*mail.Address, error) {
+func (r *Runner) Organizer(a group.Announcement, m group.Meeting, member group.Member, at time.Time) (*mail.Address, error) {
 	if a.ReplyDomain == "" {
 		return nil, nil
 	}
@@ -52,8 +51,8 @@ func (r *Runner) Organizer(a dynamo.Announcement, m group.Meeting, member group.
 func (r *Runner) CalendarOrganizer(ctx context.Context, m group.Meeting, member group.Member, at time.Time) (*mail.Address, error) {
 	a, err := r.Store.Announcement(ctx, m.ID)
 	switch {
-	case errors.Is(err, dynamo.ErrNotFound):
-		a = r.firstAnnouncement(dynamo.Announcement{})
+	case errors.Is(err, group.ErrNotFound):
+		a = r.firstAnnouncement(group.Announcement{})
 	case err != nil:
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/afterparty/afterparty/shared/campaign"
-	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/emails"
 	"github.com/afterparty/afterparty/shared/group"
 )
@@ -35,19 +34,19 @@ func UpdateKind(seq int) string { return "update-" + strconv.Itoa(seq) }
 // calendarState is what members' calendars must be told about when it changes.
 // emails.Changes words the same fields; TestChangesAgreeWithFingerprint holds them
 // together.
-func calendarState(m group.Meeting) dynamo.CalendarState {
+func calendarState(m group.Meeting) group.CalendarState {
 	zone := ""
 	if m.Location != nil {
 		zone = m.Location.String()
 	}
-	return dynamo.CalendarState{
+	return group.CalendarState{
 		Start: m.Start.UTC(), End: m.End.UTC(), TimeZone: zone,
 		Venue: m.Venue, VenueAddress: m.VenueAddress, Status: m.Status,
 	}
 }
 
 // fingerprint identifies a calendar state.
-func fingerprint(s dynamo.CalendarState) string {
+func fingerprint(s group.CalendarState) string {
 	h := sha256.New()
 	for _, f := range []string{
 		s.Start.UTC().Format(time.RFC3339Nano), s.End.UTC().Format(time.RFC3339Nano),
@@ -60,7 +59,7 @@ func fingerprint(s dynamo.CalendarState) string {
 
 // asMeeting is the meeting as a calendar state described it: enough for
 // emails.Changes to say what changed since.
-func asMeeting(s dynamo.CalendarState) group.Meeting {
+func asMeeting(s group.CalendarState) group.Meeting {
 	loc, err := time.LoadLocation(s.TimeZone)
 	if err != nil || s.TimeZone == "" {
 		loc = time.UTC
@@ -74,7 +73,7 @@ func asMeeting(s dynamo.CalendarState) group.Meeting {
 // announced is what announce decided for one meeting.
 type announced struct {
 	sequence int // the SEQUENCE the meeting's invitations carry now
-	current  dynamo.Announcement
+	current  group.Announcement
 	update   *MeetingReport // the update campaign it ran, if any
 	wait     string         // why the meeting's invitations wait for the next run ("" to go on)
 }
@@ -88,11 +87,11 @@ func (r *Runner) announce(ctx context.Context, engine *campaign.Engine, m group.
 	fp := fingerprint(state)
 	a, err := r.Store.Announcement(ctx, m.ID)
 	switch {
-	case errors.Is(err, dynamo.ErrNotFound):
+	case errors.Is(err, group.ErrNotFound):
 		if due, _ := r.Config.Leads.Due(group.Invitation, m, at); !due {
 			return announced{}, nil
 		}
-		if a, err = r.Store.Announce(ctx, m.ID, r.firstAnnouncement(dynamo.Announcement{Fingerprint: fp, Current: state, At: at})); err != nil {
+		if a, err = r.Store.Announce(ctx, m.ID, r.firstAnnouncement(group.Announcement{Fingerprint: fp, Current: state, At: at})); err != nil {
 			return announced{}, err
 		}
 	case err != nil:
@@ -103,7 +102,7 @@ func (r *Runner) announce(ctx context.Context, engine *campaign.Engine, m group.
 	}
 	if a.Fingerprint != fp {
 		from := a.Sequence
-		if a, err = r.Store.Reannounce(ctx, m.ID, from, dynamo.Announcement{Fingerprint: fp, Current: state, At: at}); err != nil {
+		if a, err = r.Store.Reannounce(ctx, m.ID, from, group.Announcement{Fingerprint: fp, Current: state, At: at}); err != nil {
 			return announced{}, err
 		}
 		if a.Sequence == from+1 && a.Fingerprint == fp {
@@ -126,7 +125,7 @@ func (r *Runner) announce(ctx context.Context, engine *campaign.Engine, m group.
 
 // runUpdate sends the update (or cancellation) at announcement a to every member
 // whose invitation is older than it.
-func (r *Runner) runUpdate(ctx context.Context, engine *campaign.Engine, m group.Meeting, a dynamo.Announcement, at time.Time) (campaign.Result, error) {
+func (r *Runner) runUpdate(ctx context.Context, engine *campaign.Engine, m group.Meeting, a group.Announcement, at time.Time) (campaign.Result, error) {
 	kind := UpdateKind(a.Sequence)
 	c, err := r.Store.StartCampaign(ctx, m.ID, kind, at)
 	if err != nil {
@@ -166,7 +165,7 @@ func (r *Runner) runUpdate(ctx context.Context, engine *campaign.Engine, m group
 // have muted invitations since (their calendar holds the meeting). An invitation
 // being sent right now is not confirmed yet: a later run updates its member.
 func (r *Runner) invitees(m group.Meeting, seq int) func(context.Context, string) (campaign.Batch, error) {
-	ledger := dynamo.CampaignID(m.ID, string(group.Invitation))
+	ledger := group.CampaignID(m.ID, string(group.Invitation))
 	return func(ctx context.Context, after string) (campaign.Batch, error) {
 		sent, next, err := r.Store.SentCalendarsPage(ctx, ledger, after, pageSize)
 		if err != nil {
@@ -174,7 +173,7 @@ func (r *Runner) invitees(m group.Meeting, seq int) func(context.Context, string
 		}
 		var ids []string
 		for _, s := range sent {
-			if s.State == dynamo.SendSent && s.Sequence < seq {
+			if s.State == group.SendSent && s.Sequence < seq {
 				ids = append(ids, s.MemberID)
 			}
 		}
@@ -199,14 +198,14 @@ func (r *Runner) noteSequence(ctx context.Context, m group.Meeting, member group
 	if seq == 0 {
 		return nil
 	}
-	return r.Store.NoteSequence(ctx, dynamo.CampaignID(m.ID, string(group.Invitation)), member.ID, seq)
+	return r.Store.NoteSequence(ctx, group.CampaignID(m.ID, string(group.Invitation)), member.ID, seq)
 }
 
 // Sequence is the SEQUENCE a meeting's calendar carries now (0 if never announced),
 // for calendars made outside a run: a member's .ics download.
 func (r *Runner) Sequence(ctx context.Context, meetingID string) (int, error) {
 	a, err := r.Store.Announcement(ctx, meetingID)
-	if errors.Is(err, dynamo.ErrNotFound) {
+	if errors.Is(err, group.ErrNotFound) {
 		return 0, nil
 	}
 	return a.Sequence, err

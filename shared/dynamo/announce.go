@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/afterparty/afterparty/shared/group"
 )
 
 // What members' calendars were told of a meeting: one item per meeting,
@@ -26,7 +28,10 @@ const announcedSK = "ANNOUNCED"
 
 // CalendarState is what a meeting's calendar event says that members must be told
 // about when it changes: the time and its zone, where, and whether it is on.
-type CalendarState struct {
+type CalendarState = group.CalendarState
+
+// calendarItem is a CalendarState as stored (a map attribute).
+type calendarItem struct {
 	Start        time.Time `dynamodbav:"starts_at"`
 	End          time.Time `dynamodbav:"ends_at"`
 	TimeZone     string    `dynamodbav:"time_zone"`
@@ -36,12 +41,15 @@ type CalendarState struct {
 }
 
 // Announcement is a meeting's announced calendar state.
-type Announcement struct {
-	Sequence    int            `dynamodbav:"sequence"`    // the iCalendar SEQUENCE members were last sent
-	Fingerprint string         `dynamodbav:"fingerprint"` // of Current, for a cheap comparison
-	Current     CalendarState  `dynamodbav:"current"`
-	Previous    *CalendarState `dynamodbav:"previous,omitempty"` // what Sequence-1 said (nil at 0)
-	At          time.Time      `dynamodbav:"announced_at"`       // the run that announced it
+type Announcement = group.Announcement
+
+// announcementItem is an Announcement as stored: MEETING#<id> / ANNOUNCED.
+type announcementItem struct {
+	Sequence    int           `dynamodbav:"sequence"`    // the iCalendar SEQUENCE members were last sent
+	Fingerprint string        `dynamodbav:"fingerprint"` // of Current, for a cheap comparison
+	Current     calendarItem  `dynamodbav:"current"`
+	Previous    *calendarItem `dynamodbav:"previous,omitempty"` // what Sequence-1 said (nil at 0)
+	At          time.Time     `dynamodbav:"announced_at"`       // the run that announced it
 	// ReplyDomain and ReplyKey are fixed by the first announcement: the ORGANIZER
 	// of the meeting's every invitation, update and cancellation is
 	// rsvp+<reply token signed with ReplyKey>@ReplyDomain, so members' calendars
@@ -52,10 +60,32 @@ type Announcement struct {
 	ReplyKey    string `dynamodbav:"reply_key,omitempty"`
 }
 
+func (c calendarItem) state() CalendarState { return CalendarState(c) }
+
+func (a announcementItem) announcement() Announcement {
+	out := Announcement{Sequence: a.Sequence, Fingerprint: a.Fingerprint, Current: a.Current.state(), At: a.At,
+		ReplyDomain: a.ReplyDomain, ReplyKey: a.ReplyKey}
+	if a.Previous != nil {
+		p := a.Previous.state()
+		out.Previous = &p
+	}
+	return out
+}
+
+func itemOfAnnouncement(a Announcement) announcementItem {
+	out := announcementItem{Sequence: a.Sequence, Fingerprint: a.Fingerprint, Current: calendarItem(a.Current), At: a.At,
+		ReplyDomain: a.ReplyDomain, ReplyKey: a.ReplyKey}
+	if a.Previous != nil {
+		p := calendarItem(*a.Previous)
+		out.Previous = &p
+	}
+	return out
+}
+
 // Announcement reads a meeting's announced state; ErrNotFound if it was never
 // announced.
 func (s *Store) Announcement(ctx context.Context, meetingID string) (Announcement, error) {
-	var a Announcement
+	var a announcementItem
 	err := s.get(ctx, meetingPK(meetingID), announcedSK, &a)
 	if errors.Is(err, ErrNotFound) {
 		return Announcement{}, err
@@ -63,7 +93,7 @@ func (s *Store) Announcement(ctx context.Context, meetingID string) (Announcemen
 	if err != nil {
 		return Announcement{}, fmt.Errorf("read announcement of %s: %w", meetingID, err)
 	}
-	return a, nil
+	return a.announcement(), nil
 }
 
 // Announce records a meeting's first announced state (its Sequence is ignored:
@@ -71,7 +101,7 @@ func (s *Store) Announcement(ctx context.Context, meetingID string) (Announcemen
 // if no one announced the meeting before.
 func (s *Store) Announce(ctx context.Context, meetingID string, a Announcement) (Announcement, error) {
 	a.Sequence, a.Previous = 0, nil
-	item, err := attributevalue.MarshalMap(a)
+	item, err := attributevalue.MarshalMap(itemOfAnnouncement(a))
 	if err != nil {
 		return Announcement{}, fmt.Errorf("announce %s: %w", meetingID, err)
 	}
@@ -99,7 +129,7 @@ func (s *Store) Announce(ctx context.Context, meetingID string, a Announcement) 
 // exactly one raises it; every caller gets what is stored afterwards, so callers
 // agree on one new sequence and can tell whether it announced their version.
 func (s *Store) Reannounce(ctx context.Context, meetingID string, from int, next Announcement) (Announcement, error) {
-	cur, err := attributevalue.Marshal(next.Current)
+	cur, err := attributevalue.Marshal(calendarItem(next.Current))
 	if err != nil {
 		return Announcement{}, fmt.Errorf("reannounce %s: %w", meetingID, err)
 	}
@@ -172,7 +202,10 @@ func (s *Store) NoteSequence(ctx context.Context, campaign, memberID string, seq
 
 // SentCalendar is one member's entry in an invitation ledger: its send state and
 // the SEQUENCE of the calendar it carried.
-type SentCalendar struct {
+type SentCalendar = group.SentCalendar
+
+// sentCalendarItem is the part of an invitation ledger entry SentCalendar reads.
+type sentCalendarItem struct {
 	MemberID string `dynamodbav:"sk"`
 	State    string `dynamodbav:"state"`
 	Sequence int    `dynamodbav:"sequence"` // absent (0) for the first version
@@ -181,7 +214,7 @@ type SentCalendar struct {
 // SentCalendarsPage reads up to limit entries of a campaign's ledger after the
 // cursor (a member id; "" for the start) and returns the next cursor ("" at the end).
 func (s *Store) SentCalendarsPage(ctx context.Context, campaign, after string, limit int) ([]SentCalendar, string, error) {
-	out, next, err := pageOf(ctx, s, ledgerPK(campaign), "", after, limit, same[SentCalendar])
+	out, next, err := pageOf(ctx, s, ledgerPK(campaign), "", after, limit, func(it sentCalendarItem) SentCalendar { return SentCalendar(it) })
 	if err != nil {
 		return nil, "", fmt.Errorf("read send ledger %s: %w", campaign, err)
 	}

@@ -31,7 +31,7 @@ const (
 )
 
 // ErrTooManyTicks is a tick beyond group.MaxTicks for one member and meeting.
-var ErrTooManyTicks = errors.New("too many ticks")
+var ErrTooManyTicks = group.ErrTooManyTicks
 
 type profileItem struct {
 	SK      string   `dynamodbav:"sk"`

@@ -17,14 +17,14 @@ import (
 
 // MemberPending is the status of someone who asked to join and has not confirmed
 // their address yet: they get no group email until they confirm.
-const MemberPending = "pending"
+const MemberPending = group.MemberPending
 
 // ConfirmEvery is how often one address may be sent a join confirmation.
 const ConfirmEvery = time.Hour
 
 // JoinLinkLife is how long a join confirmation link works; a join request (a
 // pending sign-up) lives as long, from its latest confirmation email.
-const JoinLinkLife = 48 * time.Hour
+const JoinLinkLife = group.JoinLinkLife
 
 // joinsPK is the partition of join requests not confirmed yet, one item per member
 // id. They are not in the members partition, so campaigns (MembersPage) never read

@@ -11,21 +11,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/afterparty/afterparty/shared/group"
 )
 
 // Send states in the ledger.
 const (
-	SendClaimed = "claimed" // a worker is sending it right now (until claim_until)
-	SendSent    = "sent"    // SES accepted it: never send again
-	SendFailed  = "failed"  // SES rejected the address: never retried automatically
+	SendClaimed = group.SendClaimed // a worker is sending it right now (until claim_until)
+	SendSent    = group.SendSent    // SES accepted it: never send again
+	SendFailed  = group.SendFailed  // SES rejected the address: never retried automatically
 )
 
 // ErrClaimed is a claim that failed: the message is sent, failed, or being sent by
 // a live worker. Either way it is not this worker's to send.
-var ErrClaimed = errors.New("already sent or being sent")
+var ErrClaimed = group.ErrClaimed
 
 // SendRecord is one (meeting, message, member) entry of the send ledger.
-type SendRecord struct {
+type SendRecord = group.SendRecord
+
+// sendItem is a SendRecord as stored: SEND#<campaign> / <member id>.
+type sendItem struct {
 	PK         string    `dynamodbav:"pk"`
 	SK         string    `dynamodbav:"sk"`
 	State      string    `dynamodbav:"state"`
@@ -37,8 +42,10 @@ type SendRecord struct {
 	Error      string    `dynamodbav:"error,omitempty"`
 }
 
-// Member is the member id of the record.
-func (r SendRecord) Member() string { return r.SK }
+func (it sendItem) record() SendRecord {
+	return SendRecord{MemberID: it.SK, State: it.State, ClaimUntil: it.ClaimUntil, Claims: it.Claims, ClaimID: it.ClaimID,
+		SentAt: it.SentAt, MessageID: it.MessageID, Error: it.Error}
+}
 
 func ledgerPK(campaign string) string { return "SEND#" + campaign }
 
@@ -50,11 +57,11 @@ func (s *Store) SendRecords(ctx context.Context, campaign string, memberIDs []st
 	}
 	out := make(map[string]SendRecord, len(memberIDs))
 	err := s.batchGet(ctx, keys, func(item map[string]types.AttributeValue) error {
-		var r SendRecord
-		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+		var it sendItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 			return err
 		}
-		out[r.SK] = r
+		out[it.SK] = it.record()
 		return nil
 	})
 	if err != nil {
@@ -98,7 +105,7 @@ func (s *Store) ClaimSend(ctx context.Context, campaign, memberID, claim string,
 // ErrLostClaim is a mark, renewal or release by a claim that no longer holds the
 // entry: its lease ran out and another worker took the entry over (or finished it).
 // The entry is left as the holder has it.
-var ErrLostClaim = errors.New("the send claim is held by another worker")
+var ErrLostClaim = group.ErrLostClaim
 
 // RenewClaim extends a live claim to now+lease, only while claim still holds it.
 func (s *Store) RenewClaim(ctx context.Context, campaign, memberID, claim string, now time.Time, lease time.Duration) error {
@@ -229,7 +236,7 @@ func (s *Store) RetryFailed(ctx context.Context, campaign, memberID string) (boo
 
 // LedgerPage reads up to limit ledger entries of a campaign after the cursor.
 func (s *Store) LedgerPage(ctx context.Context, campaign, after string, limit int) ([]SendRecord, string, error) {
-	out, next, err := pageOf(ctx, s, ledgerPK(campaign), "", after, limit, same[SendRecord])
+	out, next, err := pageOf(ctx, s, ledgerPK(campaign), "", after, limit, sendItem.record)
 	if err != nil {
 		return nil, "", fmt.Errorf("read send ledger %s: %w", campaign, err)
 	}
@@ -237,7 +244,10 @@ func (s *Store) LedgerPage(ctx context.Context, campaign, after string, limit in
 }
 
 // Campaign is the progress of one message kind for one meeting.
-type Campaign struct {
+type Campaign = group.Campaign
+
+// campaignItem is a Campaign as stored: MEETING#<id> / CAMPAIGN#<kind>.
+type campaignItem struct {
 	PK         string    `dynamodbav:"pk"`
 	SK         string    `dynamodbav:"sk"`
 	StartedAt  time.Time `dynamodbav:"started_at"`
@@ -255,24 +265,30 @@ type Campaign struct {
 
 // Campaign run states (Campaign.RunState).
 const (
-	RunRunning = "running"
-	RunStopped = "stopped"
-	RunSwept   = "swept"
+	RunRunning = group.RunRunning
+	RunStopped = group.RunStopped
+	RunSwept   = group.RunSwept
 )
+
+func (it campaignItem) campaign() Campaign {
+	return Campaign{MeetingID: strings.TrimPrefix(it.PK, "MEETING#"), Kind: strings.TrimPrefix(it.SK, "CAMPAIGN#"),
+		StartedAt: it.StartedAt, Cursor: it.Cursor, Sweeps: it.Sweeps, LastRunAt: it.LastRunAt, LastError: it.LastError,
+		Icebreaker: it.Icebreaker, RunState: it.RunState}
+}
 
 func campaignSK(kind string) string { return "CAMPAIGN#" + kind }
 
 // Campaign reads a campaign's progress; a zero Campaign (StartedAt zero) if it never ran.
 func (s *Store) Campaign(ctx context.Context, meetingID, kind string) (Campaign, error) {
-	var c Campaign
+	var c campaignItem
 	err := s.get(ctx, meetingPK(meetingID), campaignSK(kind), &c)
 	if errors.Is(err, ErrNotFound) {
-		return Campaign{}, nil
+		return Campaign{MeetingID: meetingID, Kind: kind}, nil
 	}
 	if err != nil {
-		return c, fmt.Errorf("read campaign %s/%s: %w", meetingID, kind, err)
+		return Campaign{}, fmt.Errorf("read campaign %s/%s: %w", meetingID, kind, err)
 	}
-	return c, nil
+	return c.campaign(), nil
 }
 
 // StartCampaign records that a campaign began (the first time only) and returns it.
@@ -290,8 +306,11 @@ func (s *Store) StartCampaign(ctx context.Context, meetingID, kind string, now t
 	if err != nil {
 		return Campaign{}, fmt.Errorf("start campaign %s/%s: %w", meetingID, kind, err)
 	}
-	var c Campaign
-	return c, attributevalue.UnmarshalMap(res.Attributes, &c)
+	var c campaignItem
+	if err := attributevalue.UnmarshalMap(res.Attributes, &c); err != nil {
+		return Campaign{}, fmt.Errorf("start campaign %s/%s: %w", meetingID, kind, err)
+	}
+	return c.campaign(), nil
 }
 
 // SaveCursor checkpoints a campaign after a batch whose sends are all confirmed.
@@ -377,7 +396,7 @@ func (s *Store) UsedIcebreakers(ctx context.Context) (map[string]string, error) 
 }
 
 // CampaignID names the ledger of one message kind for one meeting.
-func CampaignID(meetingID, kind string) string { return meetingID + "#" + kind }
+func CampaignID(meetingID, kind string) string { return group.CampaignID(meetingID, kind) }
 
 // SplitCampaignID is CampaignID's inverse.
 func SplitCampaignID(id string) (meetingID, kind string) {

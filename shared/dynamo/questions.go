@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/afterparty/afterparty/shared/group"
 )
 
 // The organizers' own icebreaker questions, drawn before the shipped bank:
@@ -20,7 +22,10 @@ import (
 const questionsPK = "QUESTIONS"
 
 // Question is an organizer's own icebreaker question.
-type Question struct {
+type Question = group.Question
+
+// questionItem is a Question as stored: QUESTIONS / <question id>.
+type questionItem struct {
 	PK      string    `dynamodbav:"pk"`
 	SK      string    `dynamodbav:"sk"`
 	Text    string    `dynamodbav:"question"`
@@ -39,7 +44,7 @@ func QuestionID(q string) string {
 
 // AddQuestion adds an organizer's question; ErrDuplicate if it is there already.
 func (s *Store) AddQuestion(ctx context.Context, q string, now time.Time) error {
-	item, err := attributevalue.MarshalMap(Question{PK: questionsPK, SK: QuestionID(q), Text: q, AddedAt: now.UTC()})
+	item, err := attributevalue.MarshalMap(questionItem{PK: questionsPK, SK: QuestionID(q), Text: q, AddedAt: now.UTC()})
 	if err != nil {
 		return err
 	}
@@ -62,11 +67,11 @@ func (s *Store) Questions(ctx context.Context) ([]Question, error) {
 			return nil, fmt.Errorf("read icebreaker questions: %w", err)
 		}
 		for _, item := range items {
-			var q Question
+			var q questionItem
 			if err := attributevalue.UnmarshalMap(item, &q); err != nil {
 				return nil, err
 			}
-			out = append(out, q)
+			out = append(out, Question{ID: q.SK, Text: q.Text, AddedAt: q.AddedAt})
 		}
 		if next == "" {
 			break

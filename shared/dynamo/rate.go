@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -10,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/afterparty/afterparty/shared/group"
 )
 
 // The account's send timeline: one item every running invocation of every function
@@ -23,16 +24,11 @@ const (
 // RateState is the shared send timeline: the next free send slot and how many sends
 // the 24-hour quota has left (as read from SES at LeftAt, minus every slot reserved
 // since). Exists is false before the first reservation.
-type RateState struct {
-	Exists bool
-	Next   time.Time // the first slot no one has reserved
-	Left   int64     // sends left in the 24-hour quota
-	LeftAt time.Time // when Left was last read from SES
-}
+type RateState = group.RateState
 
 // ErrRateMoved is a reservation that lost the race: another invocation moved the
 // timeline since it was read. Read it again and retry.
-var ErrRateMoved = errors.New("the shared send timeline moved since it was read")
+var ErrRateMoved = group.ErrRateMoved
 
 // SendRate reads the shared send timeline (a strongly consistent read).
 func (s *Store) SendRate(ctx context.Context) (RateState, error) {

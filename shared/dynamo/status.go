@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 )
@@ -19,11 +18,11 @@ func (s *Store) Campaigns(ctx context.Context, meetingID string) ([]Campaign, er
 			return nil, fmt.Errorf("read campaigns of %s: %w", meetingID, err)
 		}
 		for _, item := range items {
-			var c Campaign
+			var c campaignItem
 			if err := attributevalue.UnmarshalMap(item, &c); err != nil {
 				return nil, err
 			}
-			out = append(out, c)
+			out = append(out, c.campaign())
 		}
 		if next == "" {
 			return out, nil
@@ -31,9 +30,6 @@ func (s *Store) Campaigns(ctx context.Context, meetingID string) ([]Campaign, er
 		after = next
 	}
 }
-
-// Kind is the message kind of a campaign progress item.
-func (c Campaign) Kind() string { return strings.TrimPrefix(c.SK, "CAMPAIGN#") }
 
 // LedgerCounts tallies a campaign's send ledger by state, and returns up to
 // maxErrors of its failed entries, latest first.

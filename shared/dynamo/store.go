@@ -30,6 +30,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/afterparty/afterparty/shared/group"
 )
 
 // API is the part of the DynamoDB client the store uses, shaped like the SDK.
@@ -69,12 +71,12 @@ func New(db API, scheduleTable, stateTable string) *Store {
 }
 
 // ErrNotFound is returned when an item does not exist.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = group.ErrNotFound
 
 // ErrInvalid is returned when DynamoDB refuses the request itself (a
 // ValidationException: a key too long, an empty key value): the caller's mistake,
 // which a retry cannot mend, not an outage.
-var ErrInvalid = errors.New("DynamoDB refused the request as invalid")
+var ErrInvalid = group.ErrInvalid
 
 // classify marks a ValidationException as ErrInvalid; other errors pass through.
 func classify(err error) error {

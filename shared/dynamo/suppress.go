@@ -17,7 +17,7 @@ import (
 
 // ErrSuppressed is returned when a member's own action (a link, the join form)
 // would make a suppressed member active again: only an organizer may (Reactivate).
-var ErrSuppressed = errors.New("the address is suppressed after a bounce or a complaint")
+var ErrSuppressed = group.ErrSuppressed
 
 // ErrNotSuppressed is returned by Reactivate for a member who is not suppressed.
 var ErrNotSuppressed = errors.New("the member is not suppressed")

@@ -18,7 +18,6 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 
 	"github.com/afterparty/afterparty/shared/campaign"
-	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/links"
 	"github.com/afterparty/afterparty/shared/web"
@@ -32,10 +31,8 @@ type Store interface {
 	Member(ctx context.Context, id string) (group.Member, error)
 	ClaimInbound(ctx context.Context, messageID string, now time.Time) (bool, error)
 	ReleaseInbound(ctx context.Context, messageID string) error
-	Announcement(ctx context.Context, meetingID string) (dynamo.Announcement, error)
+	Announcement(ctx context.Context, meetingID string) (group.Announcement, error)
 }
-
-var _ Store = (*dynamo.Store)(nil)
 
 // Meetings lists the schedule's valid meetings (cycle.Runner.Meetings).
 type Meetings func(ctx context.Context) ([]group.Meeting, map[string]group.Problems, error)
@@ -231,7 +228,7 @@ func (h *Handler) handle(ctx context.Context, p *Parsed, raw []byte, recipients 
 		} else {
 			claims = &c
 			if member, err = h.Store.Member(ctx, c.Member); err != nil {
-				if !errors.Is(err, dynamo.ErrNotFound) {
+				if !errors.Is(err, group.ErrNotFound) {
 					return Outcome{}, err
 				}
 				claims = nil
@@ -331,7 +328,7 @@ func (h *Handler) record(ctx context.Context, p *Parsed, v Verdicts, r replyPart
 	if ann, err := h.Store.Announcement(ctx, m.ID); err == nil && r.event.Sequence < ann.Sequence {
 		out.Reason = fmt.Sprintf("a reply to SEQUENCE %d, older than the meeting's %d (RFC 5546 §3.2.3: the attendee has not seen the change)", r.event.Sequence, ann.Sequence)
 		return out, nil
-	} else if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
+	} else if err != nil && !errors.Is(err, group.ErrNotFound) {
 		return Outcome{}, err
 	}
 	b, err := h.Answers.CalendarAnswer(ctx, m, member, a)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
-	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/links"
 )
@@ -101,7 +100,7 @@ func (s *Site) unsubscribe(w http.ResponseWriter, r *http.Request) {
 			member.Muted = muted
 		}
 		err := s.Store.SetMemberStatus(r.Context(), member.ID, status, now)
-		if errors.Is(err, dynamo.ErrSuppressed) { // suppressed since the page was read
+		if errors.Is(err, group.ErrSuppressed) { // suppressed since the page was read
 			s.suppressed(w, member)
 			return
 		}
@@ -133,8 +132,8 @@ type joinForm struct {
 }
 
 // JoinLinkLife is how long a join confirmation link works; the pending sign-up
-// lives as long (dynamo.JoinLinkLife).
-const JoinLinkLife = dynamo.JoinLinkLife
+// lives as long (group.JoinLinkLife).
+const JoinLinkLife = group.JoinLinkLife
 
 // join is the public form to join the group: name and email. A POST sends a
 // confirmation email with a signed link (double opt-in), at most one per address
@@ -242,7 +241,7 @@ func (s *Site) confirmJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	member, err := s.Store.JoinRequest(r.Context(), c.Member, s.Clock())
-	if errors.Is(err, dynamo.ErrNotFound) || errors.Is(err, dynamo.ErrInvalid) {
+	if errors.Is(err, group.ErrNotFound) || errors.Is(err, group.ErrInvalid) {
 		s.fail(w, http.StatusNotFound, "We don't know you (any more)", "This join request has expired. Please fill in the join form again.")
 		return
 	}
@@ -255,11 +254,11 @@ func (s *Site) confirmJoin(w http.ResponseWriter, r *http.Request) {
 		Suppressed: member.Status == group.MemberSuppressed}
 	if r.Method == http.MethodPost {
 		m, joined, err := s.Store.ConfirmJoin(r.Context(), member.ID, s.Clock())
-		if errors.Is(err, dynamo.ErrSuppressed) {
+		if errors.Is(err, group.ErrSuppressed) {
 			s.suppressed(w, member)
 			return
 		}
-		if errors.Is(err, dynamo.ErrNotFound) {
+		if errors.Is(err, group.ErrNotFound) {
 			s.fail(w, http.StatusNotFound, "We don't know you (any more)", "Please fill in the join form again.")
 			return
 		}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/links"
 )
@@ -28,8 +27,6 @@ type MetStore interface {
 	ClearTicks(ctx context.Context, meetingID, memberID string, now time.Time) error
 	RecordIntroduction(ctx context.Context, meetingID string, p group.Pair, now time.Time) (bool, error)
 }
-
-var _ MetStore = (*dynamo.Store)(nil)
 
 // metPerson is one listed attendee as /met shows them: never an address, and never
 // whether they ticked anyone.
@@ -119,11 +116,11 @@ func (s *Site) attended(ctx context.Context, meetingID, memberID string) (bool, 
 	switch {
 	case err == nil && rsvp.Answer == group.Yes:
 		return true, nil
-	case err != nil && !errors.Is(err, dynamo.ErrNotFound):
+	case err != nil && !errors.Is(err, group.ErrNotFound):
 		return false, err
 	}
 	pub, err := s.Store.PubAnswer(ctx, meetingID, memberID)
-	if errors.Is(err, dynamo.ErrNotFound) {
+	if errors.Is(err, group.ErrNotFound) {
 		return false, nil
 	}
 	return err == nil && pub.Coming, err
@@ -296,7 +293,7 @@ func (s *Site) metTicks(r *http.Request, m group.Meeting, member group.Member, m
 			continue
 		}
 		err := s.Store.Tick(ctx, m.ID, member.ID, id, now)
-		if errors.Is(err, dynamo.ErrTooManyTicks) {
+		if errors.Is(err, group.ErrTooManyTicks) {
 			v.Problem = "You can tick at most 30 people per meeting."
 			return http.StatusConflict, nil
 		}

@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/afterparty/afterparty/shared/cycle"
-	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/ical"
 	"github.com/afterparty/afterparty/shared/links"
@@ -32,7 +31,7 @@ func (s *Site) rsvp(w http.ResponseWriter, r *http.Request) {
 	current, err := s.Store.RSVP(r.Context(), m.ID, member.ID)
 	if err == nil {
 		v.RSVP = &current
-	} else if !errors.Is(err, dynamo.ErrNotFound) {
+	} else if !errors.Is(err, group.ErrNotFound) {
 		s.Log.Error("read RSVP", "meeting", m.ID, "member", member.ID, "error", err)
 	}
 	wanted, valid := group.ParseAnswer(r.FormValue("answer"))

@@ -398,9 +398,9 @@ func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group
 	}
 	row, err := s.Store.ScheduleRow(r.Context(), id)
 	switch {
-	case errors.Is(err, dynamo.ErrNotFound):
+	case errors.Is(err, group.ErrNotFound):
 		return notFound()
-	case errors.Is(err, dynamo.ErrInvalid):
+	case errors.Is(err, group.ErrInvalid):
 		s.Log.Warn("meeting id refused by DynamoDB", "meeting", id, "error", err)
 		return notFound()
 	case err != nil:
@@ -419,7 +419,7 @@ func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group
 
 func (s *Site) member(w http.ResponseWriter, r *http.Request, id string) (group.Member, bool) {
 	m, err := s.Store.Member(r.Context(), id)
-	if errors.Is(err, dynamo.ErrNotFound) || errors.Is(err, dynamo.ErrInvalid) {
+	if errors.Is(err, group.ErrNotFound) || errors.Is(err, group.ErrInvalid) {
 		s.fail(w, http.StatusNotFound, "We don't know you (any more)", "This link belongs to someone who is no longer on the group's list.")
 		return m, false
 	}
