@@ -28,15 +28,19 @@ type Runner struct {
 	Store    *dynamo.Store
 	SES      campaign.SES
 	Renderer *emails.Renderer
-	Links    links.Builder
-	Config   config.Config
-	Clock    func() time.Time // wall clock (claims, deadlines); planning uses the run's time
-	Log      *slog.Logger
-	Workers  int
+	// Notices renders the outbox's emails (SendNotices): promotion, waitlisted,
+	// join confirmation, welcome.
+	Notices *emails.NoticeRenderer
+	Links   links.Builder
+	Config  config.Config
+	Clock   func() time.Time // wall clock (claims, deadlines); planning uses the run's time
+	Log     *slog.Logger
+	Workers int
 	// Margin is how long before a run's deadline sending stops (default 10s).
 	Margin time.Duration
 	// Repair, if set, puts right the places of a meeting with a capacity after an
-	// interrupted answer and emails whoever it promotes (shared/web's Site.Repair).
+	// interrupted answer (shared/web's Site.Repair); whoever it promotes gets the
+	// promotion email from the outbox (SendNotices).
 	// The invitations run calls it for every upcoming meeting with a capacity.
 	Repair func(context.Context, group.Meeting) error
 	// ReloadKeys, if set, reads the link-signing keys again (at most once a minute)
