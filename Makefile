@@ -24,7 +24,7 @@ GO_FILES = $(shell git ls-files --cached --others --exclude-standard '*.go')
 
 .PHONY: help deps build stack stop run test vet fmt fmt-check tidy-check bench clean distclean \
 	build-InvitationsFunction build-RemindersFunction build-TeasersFunction build-PubFunction build-WebFunction \
-	build-DigestFunction build-FeedbackFunction build-RepliesFunction
+	build-DigestFunction build-FeedbackFunction build-RepliesFunction build-OutboxFunction
 
 help: ## this list
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-26s %s\n", $$1, $$2 }'
@@ -69,6 +69,8 @@ build-FeedbackFunction: ## (sam build) functions/feedback
 	$(call sam-build,feedback)
 build-RepliesFunction: ## (sam build) functions/replies
 	$(call sam-build,replies)
+build-OutboxFunction: ## (sam build) functions/outbox
+	$(call sam-build,outbox)
 
 stack: deps ## start the emulators on 127.0.0.1:8000 (DynamoDB) and :8005 (SES), create the tables
 	infra/stack.sh start

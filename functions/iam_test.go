@@ -26,7 +26,7 @@ import (
 var functionIDs = map[string]string{
 	"invitations": "InvitationsFunction", "reminders": "RemindersFunction", "teasers": "TeasersFunction",
 	"pub": "PubFunction", "digest": "DigestFunction", "web": "WebFunction", "feedback": "FeedbackFunction",
-	"replies": "RepliesFunction",
+	"replies": "RepliesFunction", "outbox": "OutboxFunction",
 }
 
 // TestIAMPoliciesAreWhatTheFunctionsCall runs every function as a built bootstrap
@@ -135,6 +135,15 @@ func TestIAMPoliciesAreWhatTheFunctionsCall(t *testing.T) {
 	replies.Stop()
 	if r, err := a.Store.RSVP(context.Background(), m.ID, ms["ada"].ID); err != nil || r.Answer != group.Yes {
 		t.Fatalf("ada's calendar Yes: %+v, %v", r, err)
+	}
+
+	// The outbox sends what the pages and the calendar answer recorded: grace's
+	// promotion, ada's waitlisted notice. (Its stream-polling permissions are
+	// SAM's AWSLambdaDynamoDBExecutionRole for the DynamoDB event, used by the
+	// Lambda service, not the code: template.yaml's Policies do not hold them.)
+	run("outbox", scheduledEvent(t, time.Now()))
+	if got := a.Counts(t, "a place opened up"); got["grace"]+got["ken"] != 1 {
+		t.Fatalf("the outbox run sent no promotion: %v", got)
 	}
 
 	run("reminders", scheduledEvent(t, m.Start.Add(-48*time.Hour)))

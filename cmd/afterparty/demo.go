@@ -65,6 +65,7 @@ func demoCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("serve member pages on %s: %w", addr, err)
 			}
+			sweepNotices(ctx, a) // promotions, join confirmations and welcomes from the outbox
 			srv := &http.Server{Handler: a.Site.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			go srv.Serve(ln)
 			defer srv.Close()

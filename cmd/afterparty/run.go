@@ -23,14 +23,17 @@ func runCmd() *cobra.Command {
 	var at string
 	var verbose, retryFailed, dryRun bool
 	cmd := &cobra.Command{
-		Use:       "run invitations|reminders|teasers|pub|digest",
+		Use:       "run invitations|reminders|teasers|pub|digest|outbox",
 		Short:     "Run one scheduled function once, as if at --at, through the same code the Lambda runs",
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
-		ValidArgs: []string{"invitations", "reminders", "teasers", "pub", "digest"},
+		ValidArgs: []string{"invitations", "reminders", "teasers", "pub", "digest", "outbox"},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == "outbox" {
+				return runOutbox(cmd, verbose)
+			}
 			kind, ok := group.ParseKind(args[0])
 			if !ok && args[0] != "digest" {
-				return fmt.Errorf("unknown function %q: use invitations, reminders, teasers, pub or digest", args[0])
+				return fmt.Errorf("unknown function %q: use invitations, reminders, teasers, pub, digest or outbox", args[0])
 			}
 			if dryRun && !retryFailed {
 				return errors.New("--dry-run only goes with --retry-failed: it shows who would be retried")
@@ -173,6 +176,7 @@ func printReport(cmd *cobra.Command, rep cycle.Report) {
 
 func serveCmd() *cobra.Command {
 	var addr string
+	var sendNotices bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the member pages (the web function) locally",
@@ -181,6 +185,9 @@ func serveCmd() *cobra.Command {
 			a, err := app(cmd)
 			if err != nil {
 				return err
+			}
+			if sendNotices {
+				sweepNotices(cmd.Context(), a)
 			}
 			srv := &http.Server{Addr: addr, Handler: a.Site.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			ln, err := net.Listen("tcp", addr)
@@ -199,6 +206,8 @@ func serveCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().BoolVar(&sendNotices, "send-notices", true, "send the emails the pages record (promotion, join confirmation, welcome) from the outbox in-process, "+
+		"right after a page records one and every 20 s, as the outbox function does on AWS; false leaves them in the outbox (`afterparty run outbox` sends them)")
 	return cmd
 }
 

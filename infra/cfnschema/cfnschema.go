@@ -57,6 +57,11 @@ var samPatches = map[string]map[string]any{
 			},
 		},
 	},
+	// sam-property-function-dynamodb: FilterCriteria "is passed directly to the
+	// FilterCriteria property of an AWS::Lambda::EventSourceMapping resource".
+	"AWS::Serverless::Function.DynamoDBEvent": {
+		"FilterCriteria": ref("AWS::Lambda::EventSourceMapping.FilterCriteria"),
+	},
 }
 
 // samOptional lists definitions whose "required" goformation gets wrong:

@@ -60,9 +60,14 @@ func TestGrantedReadsTheTemplate(t *testing.T) {
 		"PubFunction":         scheduled(all...),
 		"DigestFunction":      scheduled(all...),
 		"FeedbackFunction":    {{"dynamodb:UpdateItem", "table/StateTable"}},
-		"WebFunction": sorted(append(append(append(
+		// No SES: the pages record their emails in the outbox (PutItem).
+		"WebFunction": sorted(append(append(
 			grants("table/StateTable", "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
-			grants("table/ScheduleTable", "dynamodb:GetItem")...), secret...), send...)),
+			grants("table/ScheduleTable", "dynamodb:GetItem")...), secret...)),
+		// The outbox: no Scan (one meeting's row at a time), no PutItem.
+		"OutboxFunction": sorted(append(append(append(append(
+			grants("table/StateTable", "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+			grants("table/ScheduleTable", "dynamodb:GetItem")...), secret...), Grant{"ses:GetAccount", "*"}), send...)),
 		"RepliesFunction": sorted(append(scheduled("dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
 			Grant{"s3:GetObject", "bucket/InboundBucket"})),
 	}

@@ -57,6 +57,16 @@ type Store interface {
 	ConnectionCounts(ctx context.Context, meetingID string) (group.ConnectionCounts, error)
 	IntroductionsPage(ctx context.Context, meetingID, after string, limit int) ([]group.Pair, string, error)
 	TicksOf(ctx context.Context, meetingID string, ids []string) (map[string]map[string]bool, error)
+
+	// The outbox (notices.go): emails members' actions made due.
+	IntentsPage(ctx context.Context, after string, limit int) ([]group.Intent, string, error)
+	DropIntent(ctx context.Context, key string) error
+	Member(ctx context.Context, id string) (group.Member, error)
+	PendingJoin(ctx context.Context, id, requestedAt string, now time.Time) (email, name string, ok bool, err error)
+	ScheduleRow(ctx context.Context, meetingID string) (group.Row, error)
+	RSVP(ctx context.Context, meetingID, memberID string) (group.RSVP, error)
+	PlaceOf(ctx context.Context, meetingID, memberID string) (seated bool, queuedSince string, err error)
+	WaitlistPosition(ctx context.Context, meetingID, memberID string) (int, error)
 }
 
 // Runner holds what a run needs; build it once per process.
@@ -64,15 +74,19 @@ type Runner struct {
 	Store    Store
 	SES      campaign.SES
 	Renderer *emails.Renderer
-	Links    links.Builder
-	Config   config.Config
-	Clock    func() time.Time // wall clock (claims, deadlines); planning uses the run's time
-	Log      *slog.Logger
-	Workers  int
+	// Notices renders the outbox's emails (SendNotices): promotion, waitlisted,
+	// join confirmation, welcome.
+	Notices *emails.NoticeRenderer
+	Links   links.Builder
+	Config  config.Config
+	Clock   func() time.Time // wall clock (claims, deadlines); planning uses the run's time
+	Log     *slog.Logger
+	Workers int
 	// Margin is how long before a run's deadline sending stops (default 10s).
 	Margin time.Duration
 	// Repair, if set, puts right the places of a meeting with a capacity after an
-	// interrupted answer and emails whoever it promotes (shared/web's Site.Repair).
+	// interrupted answer (shared/web's Site.Repair); whoever it promotes gets the
+	// promotion email from the outbox (SendNotices).
 	// The invitations run calls it for every upcoming meeting with a capacity.
 	Repair func(context.Context, group.Meeting) error
 	// ReloadKeys, if set, reads the link-signing keys again (at most once a minute)

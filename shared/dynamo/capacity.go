@@ -475,6 +475,9 @@ func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now
 		if p.Going+n > max {
 			return promoted, p, nil
 		}
+		if err := s.recordPromotion(ctx, meetingID, head, entry, now); err != nil {
+			return promoted, p, err
+		}
 		ok, seq, err := s.updateCount(ctx, meetingID, head,
 			"REMOVE queue.#m SET seats.#m = :n, going = going + :n, waiting = waiting - :one",
 			"queue.#m = :e AND attribute_not_exists(seats.#m) AND going <= :room",

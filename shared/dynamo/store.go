@@ -15,6 +15,7 @@
 //	SEND#<id>#<kind>    / <member id>             the send ledger: claimed / sent / failed
 //	ICEBREAKERS         / <meeting id>            the question a meeting got from the bank
 //	QUESTIONS           / <question id>           an organizer's own icebreaker question (questions.go)
+//	OUTBOX              / <kind>#...#<time>       an email a member's action made due, until sent (outbox.go)
 package dynamo
 
 import (

@@ -105,6 +105,10 @@ func fromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, ep co
 	if err != nil {
 		return nil, fmt.Errorf("load email templates: %w", err)
 	}
+	notices, err := emails.NewNoticeRenderer()
+	if err != nil {
+		return nil, fmt.Errorf("load notice templates: %w", err)
+	}
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
 		if ep.DynamoDB != "" {
 			o.BaseEndpoint = &ep.DynamoDB
@@ -119,7 +123,7 @@ func fromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, ep co
 	b := links.Builder{BaseURL: cfg.BaseURL, Signer: signer}
 	a := &App{
 		Config: cfg, AWS: awsCfg, Store: store, SES: ses, Signer: signer, Log: log,
-		Runner: &cycle.Runner{Store: store, SES: sender(ses, cfg.ConfigurationSet), Renderer: renderer, Links: b, Config: cfg, Clock: clock, Log: log},
+		Runner: &cycle.Runner{Store: store, SES: sender(ses, cfg.ConfigurationSet), Renderer: renderer, Notices: notices, Links: b, Config: cfg, Clock: clock, Log: log},
 	}
 	if keys != nil {
 		// A warm function signs with the keys of the secret as it is now: every run
@@ -134,7 +138,7 @@ func fromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config, ep co
 	if err != nil {
 		return nil, err
 	}
-	if a.Site, err = newSite(cfg, store, ses, signer, keys, cal, clock, log); err != nil {
+	if a.Site, err = newSite(cfg, store, signer, keys, cal, clock, log); err != nil {
 		return nil, err
 	}
 	a.Runner.Repair = func(ctx context.Context, m group.Meeting) error {

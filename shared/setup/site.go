@@ -1,37 +1,24 @@
 package setup
 
 import (
-	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	gomail "github.com/emersion/go-message/mail"
 
 	"github.com/afterparty/afterparty/shared/config"
 	"github.com/afterparty/afterparty/shared/cycle"
 	"github.com/afterparty/afterparty/shared/dynamo"
-	"github.com/afterparty/afterparty/shared/emails"
 	"github.com/afterparty/afterparty/shared/links"
 	"github.com/afterparty/afterparty/shared/web"
 )
 
-// newSite builds the member pages: the store, the signer, the calendar, and the SES
-// client and notice templates for the emails the pages send themselves (waitlist
-// promotion, join confirmation, welcome).
-func newSite(cfg config.Config, store *dynamo.Store, ses *sesv2.Client, signer *links.Signer, keys *linkKeys, cal web.Calendar, clock func() time.Time, log *slog.Logger) (*web.Site, error) {
-	notices, err := emails.NewNoticeRenderer()
-	if err != nil {
-		return nil, fmt.Errorf("load notice templates: %w", err)
-	}
-	from, err := gomail.ParseAddress(cfg.From)
-	if err != nil {
-		return nil, fmt.Errorf("AFTERPARTY_FROM: %w", err)
-	}
+// newSite builds the member pages: the store, the signer and the calendar. The
+// emails the pages make due (waitlist promotion, join confirmation, welcome) are
+// recorded in the outbox and sent by the runner's SendNotices, never by a page.
+func newSite(cfg config.Config, store *dynamo.Store, signer *links.Signer, keys *linkKeys, cal web.Calendar, clock func() time.Time, log *slog.Logger) (*web.Site, error) {
 	site := &web.Site{
 		Store: store, Signer: signer, Calendar: cal, GroupName: cfg.GroupName, TimeZone: cfg.TimeZone,
 		Clock: clock, Log: log,
-		SES: sender(ses, cfg.ConfigurationSet), Notices: notices, From: *from, Organizers: cfg.Organizers, BaseURL: cfg.BaseURL,
+		BaseURL:           cfg.BaseURL,
 		JoinPerClientHour: cfg.JoinPerClientHour, JoinPerHour: cfg.JoinPerHour,
 	}
 	if keys != nil {

@@ -135,8 +135,8 @@ type joinForm struct {
 // lives as long (group.JoinLinkLife).
 const JoinLinkLife = group.JoinLinkLife
 
-// join is the public form to join the group: name and email. A POST sends a
-// confirmation email with a signed link (double opt-in), at most one per address
+// join is the public form to join the group: name and email. A POST records a
+// confirmation email (sent from the outbox) with a signed link (double opt-in), at most one per address
 // per hour; the page says the same whether or not the address is known, so the
 // form tells nobody who is a member.
 func (s *Site) join(w http.ResponseWriter, r *http.Request) {
@@ -190,11 +190,10 @@ func (s *Site) join(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if send {
-		b := s.builder(r)
-		confirm := b.URL("/join/confirm", links.Claims{Member: member.ID, Action: links.ActionJoin, Expires: now.Add(JoinLinkLife)}, nil)
-		member.Name = v.Form.Name
-		if err := s.sendNotice(r, noticeJoinConfirm, member, nil, confirm); err != nil {
-			s.Log.Error("send join confirmation", "member", member.ID, "error", err)
+		// The confirmation (its link lives JoinLinkLife from now) goes out from the
+		// outbox; the sweep reads the request again before it sends.
+		if err := s.record(r.Context(), group.NewIntent(group.IntentJoinConfirm, "", member.ID, group.IntentTime(now), now)); err != nil {
+			s.Log.Error("record join confirmation", "member", member.ID, "error", err)
 			s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not send the confirmation email just now. Please try again in an hour.")
 			return
 		}
@@ -233,8 +232,8 @@ func clientIP(r *http.Request) string {
 }
 
 // confirmJoin is the page the confirmation email's link opens: GET shows a button
-// (mail scanners fetch links), the POST makes the member active and sends the
-// welcome email the first time.
+// (mail scanners fetch links), the POST makes the member active and records the
+// welcome email (sent from the outbox) the first time.
 func (s *Site) confirmJoin(w http.ResponseWriter, r *http.Request) {
 	c, token, ok := s.claims(w, r, links.ActionJoin)
 	if !ok {
@@ -253,7 +252,8 @@ func (s *Site) confirmJoin(w http.ResponseWriter, r *http.Request) {
 	v := view{Title: "Confirm: join " + s.GroupName, Token: token, Member: member, Active: member.Status == group.MemberActive,
 		Suppressed: member.Status == group.MemberSuppressed}
 	if r.Method == http.MethodPost {
-		m, joined, err := s.Store.ConfirmJoin(r.Context(), member.ID, s.Clock())
+		now := s.Clock()
+		m, joined, err := s.Store.ConfirmJoin(r.Context(), member.ID, now)
 		if errors.Is(err, group.ErrSuppressed) {
 			s.suppressed(w, member)
 			return
@@ -268,8 +268,8 @@ func (s *Site) confirmJoin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if joined {
-			if err := s.sendNotice(r, noticeWelcome, m, nil, ""); err != nil {
-				s.Log.Error("send welcome", "member", m.ID, "error", err)
+			if err := s.record(r.Context(), group.NewIntent(group.IntentWelcome, "", m.ID, group.IntentTime(now), now)); err != nil {
+				s.Log.Error("record welcome", "member", m.ID, "error", err)
 			}
 		}
 		s.Log.Info("join confirmed", "member", m.ID, "new", joined)

@@ -18,11 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/emersion/go-message/mail"
-
 	"github.com/afterparty/afterparty/shared/dynamo"
-	"github.com/afterparty/afterparty/shared/emails"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/links"
 )
@@ -48,18 +44,11 @@ type Store interface {
 	CountJoinRequest(ctx context.Context, client string, limit int, now time.Time) (bool, error)
 	CountJoinEmail(ctx context.Context, limit int, now time.Time) (bool, error)
 	Reconcile(ctx context.Context, meetingID string, capacity int, now time.Time) (dynamo.ReconcileReport, error)
-	MetStore // /met (met.go)
+	RecordIntent(ctx context.Context, in group.Intent) (bool, error) // the outbox: emails to send
+	MetStore                                                         // /met (met.go)
 }
 
 var _ Store = (*dynamo.Store)(nil)
-
-// SES is the part of the SES v2 client the site sends its emails with (the
-// waitlist promotion, the join confirmation, the welcome).
-type SES interface {
-	SendEmail(context.Context, *sesv2.SendEmailInput, ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
-}
-
-var _ SES = (*sesv2.Client)(nil)
 
 // Calendar renders .ics files for the site; shared/ical's adapter satisfies it.
 type Calendar interface {
@@ -79,12 +68,10 @@ type Site struct {
 	// PubLinkLife is how long after a meeting's end the pub link still records.
 	PubLinkLife time.Duration
 
-	// SES sends the site's own emails as From (with Organizers as Reply-To),
-	// rendered by Notices.
-	SES        SES
-	Notices    *emails.NoticeRenderer
-	From       mail.Address
-	Organizers []string
+	// Nudge, if set, is called after a request recorded an email in the outbox:
+	// `afterparty serve` sweeps it at once (the outbox function is woken by the
+	// table's stream instead).
+	Nudge func()
 	// BaseURL is the base of the links the site's emails carry. Behind a Lambda
 	// function URL the request's domain (set by AWS, not by the client) is used.
 	BaseURL string

@@ -659,10 +659,14 @@ func mustSigner(t *testing.T, kid string) *links.Signer {
 // TestLambdaLinksUseFunctionURL: behind the Lambda function URL the join email's
 // links use the domain AWS puts in the request context, never the client's Host
 // header (which would let anyone send a confirmation link to their own site).
+//
+// The confirmation is sent by the outbox, whose links are built from
+// AFTERPARTY_BASE_URL: template.yaml sets it to the web function's URL.
 func TestLambdaLinksUseFunctionURL(t *testing.T) {
 	s := newSite(t)
 	addr := s.Email("lambda")
 	const domain = "abcdefghijklmnop.lambda-url.us-east-1.on.aws"
+	s.Runner.Links.BaseURL = "https://" + domain
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: "$default", RawPath: "/join",
 		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "host": "evil.example"},
@@ -877,5 +881,28 @@ func TestJoinKeepsTheConfirmedName(t *testing.T) {
 	s.do(t, http.MethodPost, s.emailLink(t, s.Email("ada"), "Confirm", "/join/confirm"), nil)
 	if m, _ := s.Store.Member(ctx, ada.ID); m.Name != "Ada Lovelace" {
 		t.Fatalf("confirming a request made before the rename set the name %q", m.Name)
+	}
+}
+
+// Inbox is every email to addr, after one sweep of the outbox: the pages record
+// their emails (promotion, join confirmation, welcome) and the outbox sends them,
+// as the outbox function does within seconds on AWS.
+func (s *site) Inbox(t *testing.T, addr string) []localstack.Email {
+	t.Helper()
+	s.sweep(t)
+	return s.App.Inbox(t, addr)
+}
+
+// Counts is apptest's Counts after one sweep of the outbox.
+func (s *site) Counts(t *testing.T, subjectContains string) map[string]int {
+	t.Helper()
+	s.sweep(t)
+	return s.App.Counts(t, subjectContains)
+}
+
+func (s *site) sweep(t *testing.T) {
+	t.Helper()
+	if _, err := s.Runner.SendNotices(context.Background()); err != nil {
+		t.Fatalf("outbox sweep: %v", err)
 	}
 }
