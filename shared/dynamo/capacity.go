@@ -9,6 +9,9 @@ package dynamo
 //	seats    map member id -> places held (1 + guests that fitted)
 //	queue    map member id -> "<UTC time, fixed width>|<places wanted>"
 //	seq      bumped by every write: orders the RSVP items' mirrors
+//	ver      map member id -> version of the answer the entries were last set
+//	         from: the gate that lets the newest of one member's answers win
+//	         (answer.go, which also has the round trips an answer costs)
 //
 // Every change of a member's place is ONE UpdateItem of this item that changes the
 // map entry and the number together under a condition, so `going` is always the sum
@@ -133,6 +136,7 @@ func (s *Store) ensureCount(ctx context.Context, meetingID string) error {
 	item["going"], item["waiting"], item["seq"] = zero, zero, zero
 	item["seats"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
 	item["queue"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
+	item["ver"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.StateTable, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
@@ -223,66 +227,6 @@ func (s *Store) updateCount(ctx context.Context, meetingID, memberID, update, co
 func num(n int) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.Itoa(n)} }
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-
-// Answer records a member's answer (with guests for a Yes) and gives or takes their
-// place: a Yes gets a place if one is free and nobody is waiting, else joins the
-// waitlist; leaving Yes frees the place for the first on the waitlist. capacity is
-// the meeting's (0: no limit), guests is clamped by the caller to guests_max. source
-// says where the answer came from (group.SourceLink, group.SourceCalendar); the RSVP
-// keeps the latest one.
-func (s *Store) Answer(ctx context.Context, meetingID, memberID string, a group.Answer, guests, capacity int, source string, now time.Time) (Booking, error) {
-	if a != group.Yes || guests < 0 {
-		guests = 0
-	}
-	if source == "" {
-		return Booking{}, fmt.Errorf("record RSVP %s/%s: no source (where the answer came from)", meetingID, memberID)
-	}
-	if err := s.ensureCount(ctx, meetingID); err != nil {
-		return Booking{}, err
-	}
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.StateTable,
-		Key:       key(meetingPK(meetingID), rsvpPrefix+memberID),
-		UpdateExpression: aws.String("SET answer = :a, guests = :g, answered_at = :now, #source = :source, " +
-			"first_answered_at = if_not_exists(first_answered_at, :now) ADD changes :one, version :one"),
-		ExpressionAttributeNames: map[string]string{"#source": "source"}, // SOURCE is a DynamoDB reserved word
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":a": str(string(a)), ":g": num(guests), ":now": str(now.UTC().Format(time.RFC3339Nano)), ":one": num(1),
-			":source": str(source),
-		},
-	})
-	if err != nil {
-		return Booking{}, fmt.Errorf("record RSVP %s/%s: %w", meetingID, memberID, err)
-	}
-	s.logClick(ctx, meetingID, memberID, "rsvp:"+string(a), now)
-	return s.settle(ctx, meetingID, memberID, capacity, now)
-}
-
-// settle syncs one member's place with their answer, promotes from the waitlist,
-// and reads back what is recorded.
-func (s *Store) settle(ctx context.Context, meetingID, memberID string, capacity int, now time.Time) (Booking, error) {
-	refused, err := s.sync(ctx, meetingID, memberID, capacity, now)
-	if err != nil {
-		return Booking{}, err
-	}
-	promoted, counts, err := s.promote(ctx, meetingID, capacity, now)
-	if err != nil {
-		return Booking{}, err
-	}
-	r, err := s.RSVP(ctx, meetingID, memberID)
-	if err != nil {
-		return Booking{}, err
-	}
-	b := Booking{RSVP: r, GuestsRefused: refused, Going: counts.Going, Waiting: counts.Waiting, Promoted: promoted}
-	if r.Place == group.PlaceWaitlisted {
-		p, err := s.Places(ctx, meetingID)
-		if err != nil {
-			return Booking{}, err
-		}
-		b.Position = p.Position(memberID)
-	}
-	return b, nil
-}
 
 type intent struct {
 	Answer   string `dynamodbav:"answer"`
@@ -448,16 +392,24 @@ func (s *Store) mirror(ctx context.Context, meetingID, memberID string, p Places
 // their RSVP item says so. It returns the promoted member ids, in order. Strictly
 // first come: a first in line whose party does not fit holds up those behind.
 func (s *Store) Promote(ctx context.Context, meetingID string, capacity int, now time.Time) ([]string, error) {
-	promoted, _, err := s.promote(ctx, meetingID, capacity, now)
+	promoted, _, err := s.promote(ctx, meetingID, capacity, now, nil)
 	return promoted, err
 }
 
 // promote is Promote, also returning the counts it saw last (after its promotions).
-func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now time.Time) ([]string, Places, error) {
+// seen, if not nil, are the numbers the caller's own write just returned: the first
+// look at them needs no read.
+func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now time.Time, seen *Places) ([]string, Places, error) {
 	max := limit(capacity)
 	var promoted []string
 	for attempt := 0; attempt < 1000; attempt++ {
-		counts, err := s.readPlaces(ctx, meetingID, "", true)
+		var counts Places
+		var err error
+		if attempt == 0 && seen != nil {
+			counts = *seen
+		} else {
+			counts, err = s.readPlaces(ctx, meetingID, "", true)
+		}
 		if err != nil || counts.Waiting == 0 || counts.Going >= max {
 			return promoted, counts, err
 		}
@@ -570,6 +522,9 @@ func (s *Store) Reconcile(ctx context.Context, meetingID string, capacity int, n
 			place, seats = group.PlaceGoing, n
 		} else if _, ok := p.Queue[r.MemberID]; ok {
 			place = group.PlaceWaitlisted
+		}
+		if (r.Answer == group.Yes) != (place != "") {
+			continue // an answer on its way (or cut off since the read above): its own write, or the next Reconcile, mirrors it
 		}
 		if r.Place != place || r.Seats != seats {
 			if _, err := s.mirror(ctx, meetingID, r.MemberID, p, nil); err != nil {
