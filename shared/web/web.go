@@ -35,6 +35,8 @@ type Store interface {
 	Members(ctx context.Context, ids []string) (map[string]group.Member, error)
 	RSVP(ctx context.Context, meetingID, memberID string) (group.RSVP, error)
 	Answer(ctx context.Context, meetingID, memberID string, a group.Answer, guests, capacity int, source string, now time.Time) (dynamo.Booking, error)
+	ReadAnswerStart(ctx context.Context, meetingID, memberID string, withRow bool) (dynamo.AnswerStart, error)
+	AnswerFrom(ctx context.Context, st dynamo.AnswerStart, a group.Answer, guests, capacity int, source string, now time.Time) (dynamo.Booking, error)
 	Places(ctx context.Context, meetingID string) (dynamo.Places, error)
 	PlaceCounts(ctx context.Context, meetingID string) (going, waiting int, err error)
 	PubAnswer(ctx context.Context, meetingID, memberID string) (group.PubAnswer, error)
@@ -100,6 +102,12 @@ type Site struct {
 	Keys       func(context.Context) (*links.Signer, error)
 	reloaded   atomic.Pointer[links.Signer]
 	reloadedAt atomic.Int64
+
+	// MeetingFresh is how long the RSVP page keeps a meeting's parsed schedule row
+	// in this process before reading it again: 0 takes MeetingFreshDefault, a
+	// negative value reads it every time.
+	MeetingFresh time.Duration
+	meetings     meetingCache
 }
 
 // KeyReloadEvery is how often at most a link with an unknown key reloads the keys.
@@ -397,6 +405,16 @@ func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group
 		return notFound()
 	}
 	row, err := s.Store.ScheduleRow(r.Context(), id)
+	return s.meetingOfRow(w, id, row, err)
+}
+
+// meetingOfRow turns a schedule row as read into a meeting for a page, or answers
+// with the page for what went wrong (see meeting).
+func (s *Site) meetingOfRow(w http.ResponseWriter, id string, row group.Row, err error) (group.Meeting, bool) {
+	notFound := func() (group.Meeting, bool) {
+		s.fail(w, http.StatusNotFound, "Meeting not found", "We can't find this meeting any more: the organizers may have removed it.")
+		return group.Meeting{}, false
+	}
 	switch {
 	case errors.Is(err, dynamo.ErrNotFound):
 		return notFound()
@@ -419,6 +437,11 @@ func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group
 
 func (s *Site) member(w http.ResponseWriter, r *http.Request, id string) (group.Member, bool) {
 	m, err := s.Store.Member(r.Context(), id)
+	return s.memberOf(w, id, m, err)
+}
+
+// memberOf answers with the page for a member that could not be read (see member).
+func (s *Site) memberOf(w http.ResponseWriter, id string, m group.Member, err error) (group.Member, bool) {
 	if errors.Is(err, dynamo.ErrNotFound) || errors.Is(err, dynamo.ErrInvalid) {
 		s.fail(w, http.StatusNotFound, "We don't know you (any more)", "This link belongs to someone who is no longer on the group's list.")
 		return m, false
