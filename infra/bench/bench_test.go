@@ -8,6 +8,7 @@ package bench_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -249,14 +250,39 @@ func BenchmarkSharedRate(b *testing.B) {
 }
 
 // BenchmarkRSVPPost is the web function's RSVP POST against the local stack with
-// 50 concurrent clients, each answering for its own member.
+// 50 concurrent clients, each answering for its own member (Yes, No, Maybe in
+// turn), without a capacity and with one (20 places for 50 members: seats,
+// waitlist and promotions). DynamoDB is reached through the fault proxy (no
+// faults), which counts requests per POST; after the timed run, 30 POSTs one at a
+// time give the most DynamoDB round trips one after another a POST made.
 func BenchmarkRSVPPost(b *testing.B) {
+	for _, capacity := range []string{"", "20"} {
+		name := "capacity=none"
+		if capacity != "" {
+			name = "capacity=" + capacity
+		}
+		b.Run(name, func(b *testing.B) { benchRSVPPost(b, capacity) })
+	}
+}
+
+func benchRSVPPost(b *testing.B, capacity string) {
 	const clients, perClient = 50, 20
-	a := apptest.New(b, map[string]string{"AFTERPARTY_LINK_SECRET": "bench-secret-bench-secret-bench"})
+	stack := localstack.Get(b)
+	ddb, err := faultproxy.Start(faultproxy.DynamoDB, stack.DynamoURL, faultproxy.Options{RecordCalls: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ddb.Close()
+	a := apptest.NewVia(b, map[string]string{"AFTERPARTY_LINK_SECRET": "bench-secret-bench-secret-bench"}, config.Endpoints{DynamoDB: ddb.URL, SESv2: stack.SESURL})
 	a.AddManyMembers(b, clients)
-	m := a.PutMeeting(b, map[string]string{"meeting_id": "rsvp-bench", "title": "Latency night", "starts_at": "2031-03-13T18:30", "venue": "Hall"})
+	fields := map[string]string{"meeting_id": "rsvp-bench", "title": "Latency night", "starts_at": "2031-03-13T18:30", "venue": "Hall"}
+	if capacity != "" {
+		fields["capacity"] = capacity
+	}
+	m := a.PutMeeting(b, fields)
 	srv := httptest.NewServer(a.Site.Handler())
 	defer srv.Close()
+	a.Site.BaseURL = srv.URL
 	tokens := make([]string, clients)
 	for i := range clients {
 		member := group.Member{Email: a.Email(fmt.Sprintf("m%04d", i))}
@@ -265,27 +291,36 @@ func BenchmarkRSVPPost(b *testing.B) {
 		tokens[i] = u.Query().Get("t")
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	answers := []string{"yes", "no", "maybe"}
+	post := func(i, j int) error {
+		res, err := client.PostForm(srv.URL+"/rsvp", url.Values{"t": {tokens[i]}, "answer": {answers[j%3]}})
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("POST %s: %d", answers[j%3], res.StatusCode)
+		}
+		return nil
+	}
 	for range b.N {
 		var mu sync.Mutex
 		var lat []time.Duration
 		var failed atomic.Int64
 		var wg sync.WaitGroup
+		ddb.Reset()
 		b.ResetTimer()
 		for i := range clients {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				answers := []string{"yes", "no", "maybe"}
 				for j := range perClient {
-					form := url.Values{"t": {tokens[i]}, "answer": {answers[j%3]}}
 					t0 := time.Now()
-					res, err := client.PostForm(srv.URL+"/rsvp", form)
+					err := post(i, j)
 					d := time.Since(t0)
-					if err != nil || res.StatusCode != http.StatusOK {
+					if err != nil {
 						failed.Add(1)
-					}
-					if res != nil {
-						res.Body.Close()
 					}
 					mu.Lock()
 					lat = append(lat, d)
@@ -298,10 +333,25 @@ func BenchmarkRSVPPost(b *testing.B) {
 		if failed.Load() > 0 {
 			b.Fatalf("%d RSVP POSTs failed", failed.Load())
 		}
+		var requests int64
+		for _, n := range ddb.Stats().Ops {
+			requests += n
+		}
+		// One POST at a time: the round trips each makes.
+		most := 0
+		for j := range 30 {
+			ddb.Reset()
+			if err := post(j%clients, j/clients+j); err != nil {
+				b.Fatal(err)
+			}
+			most = max(most, faultproxy.RoundTrips(ddb.Calls()))
+		}
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 		b.ReportMetric(float64(len(lat)), "posts")
+		b.ReportMetric(float64(requests)/float64(len(lat)), "ddb-req/post")
+		b.ReportMetric(float64(most), "max-trips/post")
 	}
 }
 

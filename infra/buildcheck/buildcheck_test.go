@@ -28,3 +28,26 @@ func TestMakeTestChecksTidy(t *testing.T) {
 		t.Fatalf("make test does not run `go mod tidy -diff`:\n%s", out)
 	}
 }
+
+// TestCoordinatorsDoNotImportStorage proves the packages that coordinate (the
+// member pages, the meeting cycle, the campaign engine, calendar replies) talk to
+// storage only through interfaces of their own in the domain's types (shared/group):
+// none of them depends on shared/dynamo, directly or through another package.
+func TestCoordinatorsDoNotImportStorage(t *testing.T) {
+	const storage = "github.com/afterparty/afterparty/shared/dynamo"
+	for _, pkg := range []string{"shared/web", "shared/cycle", "shared/campaign", "shared/replies"} {
+		out, err := exec.Command("go", "list", "-deps", "github.com/afterparty/afterparty/"+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		deps := strings.Fields(string(out))
+		if len(deps) < 10 {
+			t.Fatalf("go list -deps %s listed only %v", pkg, deps)
+		}
+		for _, d := range deps {
+			if d == storage {
+				t.Errorf("%s depends on %s: it should use its own interface in shared/group's types", pkg, storage)
+			}
+		}
+	}
+}

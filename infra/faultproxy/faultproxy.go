@@ -20,6 +20,7 @@ import (
 	"net/http/httputil"
 	"net/mail"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,9 @@ type Proxy struct {
 	first    time.Time        // SES: when the first and last send since Reset were accepted
 	last     time.Time
 
+	record bool
+	calls  []Call // with record: every request since Reset, with when it came and when it was answered
+
 	limiter *rate.Limiter // SES MaxSendRate enforcement, nil for none
 	sink    bool          // SES: answer SendEmail and GetAccount here
 	// ownAccount: answer GetAccount here with the enforced MaxSendRate, so the
@@ -85,6 +89,9 @@ type Options struct {
 	// Sink, for SES, answers SendEmail (counting recipients) and GetAccount itself.
 	Sink bool
 	Seed uint64
+	// RecordCalls keeps every request's operation and times for Calls (tests
+	// that count round trips; off for large benchmarks).
+	RecordCalls bool
 }
 
 // Start runs a proxy on a free loopback port in front of target.
@@ -100,7 +107,7 @@ func Start(service Service, target string, opt Options) (*Proxy, error) {
 	p := &Proxy{
 		URL: "http://" + ln.Addr().String(), service: service, target: u,
 		rng: rand.New(rand.NewPCG(opt.Seed, 7)), ops: map[string]int64{}, injected: map[string]int64{},
-		sends: map[string]int64{}, sink: opt.Sink, ownAccount: opt.Sink || opt.MaxSendRate > 0,
+		sends: map[string]int64{}, sink: opt.Sink, ownAccount: opt.Sink || opt.MaxSendRate > 0, record: opt.RecordCalls,
 	}
 	if opt.MaxSendRate > 0 {
 		p.limiter = rate.NewLimiter(rate.Limit(opt.MaxSendRate), max(1, int(opt.MaxSendRate)))
@@ -161,9 +168,46 @@ func (p *Proxy) Stats() Stats {
 	return s
 }
 
+// Call is one request the proxy served: its operation, when it arrived and when
+// its answer was written.
+type Call struct {
+	Op         string
+	Start, End time.Time
+}
+
+// Calls returns the requests served since the last Reset (with RecordCalls), in
+// order of arrival.
+func (p *Proxy) Calls() []Call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := append([]Call(nil), p.calls...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out
+}
+
+// RoundTrips counts the round trips one after another in calls made by one
+// client action: calls whose intervals overlap (directly or through others) ran
+// at once and count as one.
+func RoundTrips(calls []Call) int {
+	sorted := append([]Call(nil), calls...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Start.Before(sorted[j].Start) })
+	trips := 0
+	var end time.Time
+	for _, c := range sorted {
+		if trips == 0 || !c.Start.Before(end) {
+			trips++
+			end = c.End
+		} else if c.End.After(end) {
+			end = c.End
+		}
+	}
+	return trips
+}
+
 // Reset zeroes the counters.
 func (p *Proxy) Reset() {
 	p.mu.Lock()
+	p.calls = nil
 	p.ops, p.injected, p.sends, p.capacity = map[string]int64{}, map[string]int64{}, map[string]int64{}, 0
 	p.first, p.last = time.Time{}, time.Time{}
 	p.mu.Unlock()
@@ -221,6 +265,15 @@ func (p *Proxy) decide(op string) (fault string, delay time.Duration) {
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	op := p.operation(r)
+	if p.record {
+		call := Call{Op: op, Start: time.Now()}
+		defer func() {
+			call.End = time.Now()
+			p.mu.Lock()
+			p.calls = append(p.calls, call)
+			p.mu.Unlock()
+		}()
+	}
 	body, _ := io.ReadAll(r.Body)
 	r.Body.Close()
 	fault, delay := p.decide(op)

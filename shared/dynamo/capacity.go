@@ -9,6 +9,9 @@ package dynamo
 //	seats    map member id -> places held (1 + guests that fitted)
 //	queue    map member id -> "<UTC time, fixed width>|<places wanted>"
 //	seq      bumped by every write: orders the RSVP items' mirrors
+//	ver      map member id -> version of the answer the entries were last set
+//	         from: the gate that lets the newest of one member's answers win
+//	         (answer.go, which also has the round trips an answer costs)
 //
 // Every change of a member's place is ONE UpdateItem of this item that changes the
 // map entry and the number together under a condition, so `going` is always the sum
@@ -33,7 +36,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,38 +54,16 @@ const countSK = "COUNT"
 // queueTime is fixed width, so queue entries compare in time order as text.
 const queueTime = "2006-01-02T15:04:05.000000000Z"
 
-// Places is a meeting's COUNT item.
-type Places struct {
+// Places is a meeting's COUNT item (group.Places).
+type Places = group.Places
+
+// placesItem is the COUNT item as stored.
+type placesItem struct {
 	Going   int               `dynamodbav:"going"`
 	Waiting int               `dynamodbav:"waiting"`
 	Seq     int64             `dynamodbav:"seq"`
 	Seats   map[string]int    `dynamodbav:"seats"`
 	Queue   map[string]string `dynamodbav:"queue"`
-}
-
-// Position is a waitlisted member's place in the queue (1 = next), 0 if not queued.
-func (p Places) Position(memberID string) int {
-	for i, id := range p.queueOrder() {
-		if id == memberID {
-			return i + 1
-		}
-	}
-	return 0
-}
-
-func (p Places) queueOrder() []string {
-	ids := make([]string, 0, len(p.Queue))
-	for id := range p.Queue {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool {
-		a, b := p.Queue[ids[i]], p.Queue[ids[j]]
-		if a != b {
-			return a < b
-		}
-		return ids[i] < ids[j]
-	})
-	return ids
 }
 
 func queueEntry(at time.Time, places int) string {
@@ -109,16 +89,7 @@ func limit(capacity int) int {
 
 // Booking is the outcome of an answer: the member's RSVP as now recorded, the
 // meeting's places after it, and who got a place from the waitlist on the way.
-type Booking struct {
-	RSVP group.RSVP
-	// GuestsRefused is how many of the asked-for guests did not fit.
-	GuestsRefused int
-	// Position is the member's place on the waitlist (1 = next), 0 if not on it.
-	Position int
-	Going    int
-	Waiting  int
-	Promoted []string // member ids moved from the waitlist to going
-}
+type Booking = group.Booking
 
 var countReady sync.Map // meeting id -> struct{}: the COUNT item exists
 
@@ -133,6 +104,7 @@ func (s *Store) ensureCount(ctx context.Context, meetingID string) error {
 	item["going"], item["waiting"], item["seq"] = zero, zero, zero
 	item["seats"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
 	item["queue"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
+	item["ver"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
 	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.StateTable, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
@@ -175,9 +147,11 @@ func (s *Store) readPlaces(ctx context.Context, meetingID, memberID string, brie
 	if res.Item == nil {
 		return p, nil
 	}
-	if err := attributevalue.UnmarshalMap(res.Item, &p); err != nil {
+	var it placesItem
+	if err := attributevalue.UnmarshalMap(res.Item, &it); err != nil {
 		return p, fmt.Errorf("read places of %s: %w", meetingID, err)
 	}
+	p = Places(it)
 	if p.Seats == nil {
 		p.Seats = map[string]int{}
 	}
@@ -223,66 +197,6 @@ func (s *Store) updateCount(ctx context.Context, meetingID, memberID, update, co
 func num(n int) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.Itoa(n)} }
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-
-// Answer records a member's answer (with guests for a Yes) and gives or takes their
-// place: a Yes gets a place if one is free and nobody is waiting, else joins the
-// waitlist; leaving Yes frees the place for the first on the waitlist. capacity is
-// the meeting's (0: no limit), guests is clamped by the caller to guests_max. source
-// says where the answer came from (group.SourceLink, group.SourceCalendar); the RSVP
-// keeps the latest one.
-func (s *Store) Answer(ctx context.Context, meetingID, memberID string, a group.Answer, guests, capacity int, source string, now time.Time) (Booking, error) {
-	if a != group.Yes || guests < 0 {
-		guests = 0
-	}
-	if source == "" {
-		return Booking{}, fmt.Errorf("record RSVP %s/%s: no source (where the answer came from)", meetingID, memberID)
-	}
-	if err := s.ensureCount(ctx, meetingID); err != nil {
-		return Booking{}, err
-	}
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.StateTable,
-		Key:       key(meetingPK(meetingID), rsvpPrefix+memberID),
-		UpdateExpression: aws.String("SET answer = :a, guests = :g, answered_at = :now, #source = :source, " +
-			"first_answered_at = if_not_exists(first_answered_at, :now) ADD changes :one, version :one"),
-		ExpressionAttributeNames: map[string]string{"#source": "source"}, // SOURCE is a DynamoDB reserved word
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":a": str(string(a)), ":g": num(guests), ":now": str(now.UTC().Format(time.RFC3339Nano)), ":one": num(1),
-			":source": str(source),
-		},
-	})
-	if err != nil {
-		return Booking{}, fmt.Errorf("record RSVP %s/%s: %w", meetingID, memberID, err)
-	}
-	s.logClick(ctx, meetingID, memberID, "rsvp:"+string(a), now)
-	return s.settle(ctx, meetingID, memberID, capacity, now)
-}
-
-// settle syncs one member's place with their answer, promotes from the waitlist,
-// and reads back what is recorded.
-func (s *Store) settle(ctx context.Context, meetingID, memberID string, capacity int, now time.Time) (Booking, error) {
-	refused, err := s.sync(ctx, meetingID, memberID, capacity, now)
-	if err != nil {
-		return Booking{}, err
-	}
-	promoted, counts, err := s.promote(ctx, meetingID, capacity, now)
-	if err != nil {
-		return Booking{}, err
-	}
-	r, err := s.RSVP(ctx, meetingID, memberID)
-	if err != nil {
-		return Booking{}, err
-	}
-	b := Booking{RSVP: r, GuestsRefused: refused, Going: counts.Going, Waiting: counts.Waiting, Promoted: promoted}
-	if r.Place == group.PlaceWaitlisted {
-		p, err := s.Places(ctx, meetingID)
-		if err != nil {
-			return Booking{}, err
-		}
-		b.Position = p.Position(memberID)
-	}
-	return b, nil
-}
 
 type intent struct {
 	Answer   string `dynamodbav:"answer"`
@@ -448,16 +362,24 @@ func (s *Store) mirror(ctx context.Context, meetingID, memberID string, p Places
 // their RSVP item says so. It returns the promoted member ids, in order. Strictly
 // first come: a first in line whose party does not fit holds up those behind.
 func (s *Store) Promote(ctx context.Context, meetingID string, capacity int, now time.Time) ([]string, error) {
-	promoted, _, err := s.promote(ctx, meetingID, capacity, now)
+	promoted, _, err := s.promote(ctx, meetingID, capacity, now, nil)
 	return promoted, err
 }
 
 // promote is Promote, also returning the counts it saw last (after its promotions).
-func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now time.Time) ([]string, Places, error) {
+// seen, if not nil, are the numbers the caller's own write just returned: the first
+// look at them needs no read.
+func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now time.Time, seen *Places) ([]string, Places, error) {
 	max := limit(capacity)
 	var promoted []string
 	for attempt := 0; attempt < 1000; attempt++ {
-		counts, err := s.readPlaces(ctx, meetingID, "", true)
+		var counts Places
+		var err error
+		if attempt == 0 && seen != nil {
+			counts = *seen
+		} else {
+			counts, err = s.readPlaces(ctx, meetingID, "", true)
+		}
 		if err != nil || counts.Waiting == 0 || counts.Going >= max {
 			return promoted, counts, err
 		}
@@ -465,7 +387,7 @@ func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now
 		if err != nil {
 			return promoted, counts, err
 		}
-		order := p.queueOrder()
+		order := p.QueueOrder()
 		if len(order) == 0 {
 			return promoted, p, nil
 		}
@@ -506,14 +428,7 @@ func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now
 }
 
 // ReconcileReport says what Reconcile found and fixed.
-type ReconcileReport struct {
-	Members  int      // RSVP items looked at
-	Resynced []string // members whose place did not match their answer
-	Mirrored int      // RSVP items whose mirrored place was rewritten
-	Promoted []string
-	Going    int
-	Waiting  int
-}
+type ReconcileReport = group.ReconcileReport
 
 // Reconcile is the repair path after a crash between the two writes of an answer:
 // every member whose place in the COUNT item does not match their answer is synced
@@ -573,6 +488,9 @@ func (s *Store) Reconcile(ctx context.Context, meetingID string, capacity int, n
 			place, seats = group.PlaceGoing, n
 		} else if _, ok := p.Queue[r.MemberID]; ok {
 			place = group.PlaceWaitlisted
+		}
+		if (r.Answer == group.Yes) != (place != "") {
+			continue // an answer on its way (or cut off since the read above): its own write, or the next Reconcile, mirrors it
 		}
 		if r.Place != place || r.Seats != seats {
 			if _, err := s.mirror(ctx, meetingID, r.MemberID, p, nil); err != nil {

@@ -117,7 +117,7 @@ func TestCapacityRace(t *testing.T) {
 		t.Fatalf("going %d, waitlisted %d; want %d and %d", len(going), len(waitlisted), capacity, clicks-capacity)
 	}
 	p, _ := s.Places(ctx, meeting)
-	line := dynamo.QueueOrder(p)
+	line := p.QueueOrder()
 
 	// 50 of the going change their minds; the first 50 in line move up, in order.
 	leaving := 0
@@ -255,5 +255,58 @@ func TestOneMemberAlternating(t *testing.T) {
 	wantPlace := map[group.Answer]string{group.Yes: group.PlaceWaitlisted, group.No: ""}[r.Answer]
 	if r.Place != wantPlace {
 		t.Fatalf("flipper's last answer %s, place %q; want %q", r.Answer, r.Place, wantPlace)
+	}
+}
+
+// TestAnswersRace: many concurrent answers, several from each member (Yes with
+// guests, No, Maybe, as double clicks from two tabs make them), with and without a
+// capacity. Afterwards, without a Reconcile, COUNT's going is the sum of its seats
+// and every member's place matches their last recorded answer (checkConsistent),
+// a Yes without a capacity holds 1 + its guests, and with a capacity nobody goes
+// beyond it.
+func TestAnswersRace(t *testing.T) {
+	for _, capacity := range []int{0, 12} {
+		t.Run(fmt.Sprintf("capacity=%d", capacity), func(t *testing.T) {
+			s := newStore(t)
+			meeting := fmt.Sprintf("race-answers-%d", capacity)
+			const members, each = 20, 8
+			answers := []struct {
+				a      group.Answer
+				guests int
+			}{{group.Yes, 0}, {group.No, 0}, {group.Yes, 2}, {group.Maybe, 0}, {group.Yes, 1}}
+			var wg sync.WaitGroup
+			sem := make(chan struct{}, 48)
+			start := time.Now()
+			for i := range members * each {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sem <- struct{}{}
+					defer func() { <-sem }()
+					pick := answers[(i*7+i/members)%len(answers)]
+					if _, err := s.Answer(ctx, meeting, memberID(i%members), pick.a, pick.guests, capacity, group.SourceLink, start.Add(time.Duration(i)*time.Millisecond)); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			going, waitlisted := checkConsistent(t, s, meeting)
+			p, err := s.Places(ctx, meeting)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if capacity > 0 && p.Going > capacity {
+				t.Fatalf("going %d beyond capacity %d", p.Going, capacity)
+			}
+			for id, r := range going {
+				if capacity == 0 && r.Seats != 1+r.Guests {
+					t.Errorf("%s: going with %d places after a Yes with %d guests", id, r.Seats, r.Guests)
+				}
+			}
+			if capacity == 0 && len(waitlisted) > 0 {
+				t.Errorf("waitlisted without a capacity: %v", waitlisted)
+			}
+			t.Logf("%d answers: %d going (%d places), %d waitlisted", members*each, len(going), p.Going, len(waitlisted))
+		})
 	}
 }

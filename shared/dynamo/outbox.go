@@ -57,17 +57,6 @@ func NewIntent(kind, meetingID, memberID, since string, now time.Time) Intent {
 // IntentTime formats a time for Intent.Since (group.IntentTime).
 func IntentTime(t time.Time) string { return group.IntentTime(t) }
 
-// QueuedSince is when the member joined the waitlist (their queue entry's time),
-// "" if they are not on it.
-func (p Places) QueuedSince(memberID string) string {
-	e, ok := p.Queue[memberID]
-	if !ok {
-		return ""
-	}
-	t, _, _ := strings.Cut(e, "|")
-	return t
-}
-
 // RecordIntent records an email to send, once: a second call with the same key
 // changes nothing and reports false.
 func (s *Store) RecordIntent(ctx context.Context, in Intent) (bool, error) {

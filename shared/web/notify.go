@@ -7,7 +7,6 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/afterparty/afterparty/shared/cycle"
-	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/links"
 )
@@ -44,7 +43,7 @@ func (s *Site) notifyPromoted(_ *http.Request, m group.Meeting, ids []string) {
 // it promotes gets the promotion email from the outbox, as after a POST that frees
 // a place. The scheduled invitations run calls it for every upcoming meeting with
 // a capacity.
-func (s *Site) Repair(ctx context.Context, m group.Meeting) (dynamo.ReconcileReport, error) {
+func (s *Site) Repair(ctx context.Context, m group.Meeting) (group.ReconcileReport, error) {
 	rep, err := s.Store.Reconcile(ctx, m.ID, m.Capacity, s.Clock())
 	if err != nil {
 		return rep, err

@@ -8,7 +8,6 @@ import (
 	"github.com/afterparty/afterparty/shared/cycle"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/ical"
-	"github.com/afterparty/afterparty/shared/links"
 )
 
 // rsvp is the page an RSVP link opens. GET shows the meeting, the places left and
@@ -16,7 +15,7 @@ import (
 // POST the page says what was recorded (going, or waitlisted and where), how many
 // are going, offers the calendar links, and lets the member change the answer.
 func (s *Site) rsvp(w http.ResponseWriter, r *http.Request) {
-	token, m, member, ok := s.answerLink(w, r, links.ActionRSVP)
+	token, m, member, start, ok := s.rsvpLink(w, r)
 	if !ok {
 		return
 	}
@@ -28,8 +27,10 @@ func (s *Site) rsvp(w http.ResponseWriter, r *http.Request) {
 	case !now.Before(m.Start):
 		v.Closed = "This meeting has already started, so answers are closed. See you at the next one!"
 	}
-	current, err := s.Store.RSVP(r.Context(), m.ID, member.ID)
-	if err == nil {
+	if start != nil {
+		v.RSVP = start.RSVP
+		v.Places = placesOf(m, start.Going, start.Waiting)
+	} else if current, err := s.Store.RSVP(r.Context(), m.ID, member.ID); err == nil {
 		v.RSVP = &current
 	} else if !errors.Is(err, group.ErrNotFound) {
 		s.Log.Error("read RSVP", "meeting", m.ID, "member", member.ID, "error", err)
@@ -60,7 +61,13 @@ func (s *Site) rsvp(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, http.StatusBadRequest, "Please choose an answer", "Pick Yes, Maybe or No and press the button.")
 			return
 		}
-		b, err := s.Store.Answer(r.Context(), m.ID, member.ID, wanted, guests, m.Capacity, group.SourceLink, now)
+		var b group.Booking
+		var err error
+		if start != nil {
+			b, err = s.Store.AnswerFrom(r.Context(), *start, wanted, guests, m.Capacity, group.SourceLink, now)
+		} else {
+			b, err = s.Store.Answer(r.Context(), m.ID, member.ID, wanted, guests, m.Capacity, group.SourceLink, now)
+		}
 		if err != nil {
 			s.Log.Error("record RSVP", "meeting", m.ID, "member", member.ID, "error", err)
 			s.fail(w, http.StatusServiceUnavailable, "Please try again", "We could not record your answer just now. Please try again in a minute.")

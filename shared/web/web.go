@@ -18,7 +18,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/links"
 )
@@ -30,8 +29,10 @@ type Store interface {
 	Member(ctx context.Context, id string) (group.Member, error)
 	Members(ctx context.Context, ids []string) (map[string]group.Member, error)
 	RSVP(ctx context.Context, meetingID, memberID string) (group.RSVP, error)
-	Answer(ctx context.Context, meetingID, memberID string, a group.Answer, guests, capacity int, source string, now time.Time) (dynamo.Booking, error)
-	Places(ctx context.Context, meetingID string) (dynamo.Places, error)
+	Answer(ctx context.Context, meetingID, memberID string, a group.Answer, guests, capacity int, source string, now time.Time) (group.Booking, error)
+	ReadAnswerStart(ctx context.Context, meetingID, memberID string, withRow bool) (group.AnswerStart, error)
+	AnswerFrom(ctx context.Context, st group.AnswerStart, a group.Answer, guests, capacity int, source string, now time.Time) (group.Booking, error)
+	Places(ctx context.Context, meetingID string) (group.Places, error)
 	PlaceCounts(ctx context.Context, meetingID string) (going, waiting int, err error)
 	PubAnswer(ctx context.Context, meetingID, memberID string) (group.PubAnswer, error)
 	PubAnswers(ctx context.Context, meetingID string) (map[string]bool, error)
@@ -43,12 +44,10 @@ type Store interface {
 	JoinRequest(ctx context.Context, id string, now time.Time) (group.Member, error)
 	CountJoinRequest(ctx context.Context, client string, limit int, now time.Time) (bool, error)
 	CountJoinEmail(ctx context.Context, limit int, now time.Time) (bool, error)
-	Reconcile(ctx context.Context, meetingID string, capacity int, now time.Time) (dynamo.ReconcileReport, error)
+	Reconcile(ctx context.Context, meetingID string, capacity int, now time.Time) (group.ReconcileReport, error)
 	RecordIntent(ctx context.Context, in group.Intent) (bool, error) // the outbox: emails to send
 	MetStore                                                         // /met (met.go)
 }
-
-var _ Store = (*dynamo.Store)(nil)
 
 // Calendar renders .ics files for the site; shared/ical's adapter satisfies it.
 type Calendar interface {
@@ -87,6 +86,12 @@ type Site struct {
 	Keys       func(context.Context) (*links.Signer, error)
 	reloaded   atomic.Pointer[links.Signer]
 	reloadedAt atomic.Int64
+
+	// MeetingFresh is how long the RSVP page keeps a meeting's parsed schedule row
+	// in this process before reading it again: 0 takes MeetingFreshDefault, a
+	// negative value reads it every time.
+	MeetingFresh time.Duration
+	meetings     meetingCache
 }
 
 // KeyReloadEvery is how often at most a link with an unknown key reloads the keys.
@@ -384,6 +389,16 @@ func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group
 		return notFound()
 	}
 	row, err := s.Store.ScheduleRow(r.Context(), id)
+	return s.meetingOfRow(w, id, row, err)
+}
+
+// meetingOfRow turns a schedule row as read into a meeting for a page, or answers
+// with the page for what went wrong (see meeting).
+func (s *Site) meetingOfRow(w http.ResponseWriter, id string, row group.Row, err error) (group.Meeting, bool) {
+	notFound := func() (group.Meeting, bool) {
+		s.fail(w, http.StatusNotFound, "Meeting not found", "We can't find this meeting any more: the organizers may have removed it.")
+		return group.Meeting{}, false
+	}
 	switch {
 	case errors.Is(err, group.ErrNotFound):
 		return notFound()
@@ -406,6 +421,11 @@ func (s *Site) meeting(w http.ResponseWriter, r *http.Request, id string) (group
 
 func (s *Site) member(w http.ResponseWriter, r *http.Request, id string) (group.Member, bool) {
 	m, err := s.Store.Member(r.Context(), id)
+	return s.memberOf(w, id, m, err)
+}
+
+// memberOf answers with the page for a member that could not be read (see member).
+func (s *Site) memberOf(w http.ResponseWriter, id string, m group.Member, err error) (group.Member, bool) {
 	if errors.Is(err, group.ErrNotFound) || errors.Is(err, group.ErrInvalid) {
 		s.fail(w, http.StatusNotFound, "We don't know you (any more)", "This link belongs to someone who is no longer on the group's list.")
 		return m, false
