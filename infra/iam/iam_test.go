@@ -63,7 +63,7 @@ func TestGrantedReadsTheTemplate(t *testing.T) {
 		// No SES: the pages record their emails in the outbox (PutItem).
 		"WebFunction": sorted(append(append(
 			grants("table/StateTable", "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
-			grants("table/ScheduleTable", "dynamodb:GetItem")...), secret...)),
+			grants("table/ScheduleTable", "dynamodb:BatchGetItem", "dynamodb:GetItem")...), secret...)),
 		// The outbox: no Scan (one meeting's row at a time), no PutItem.
 		"OutboxFunction": sorted(append(append(append(append(
 			grants("table/StateTable", "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
