@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/afterparty/afterparty/shared/cycle"
 	"github.com/afterparty/afterparty/shared/dynamo"
 	"github.com/afterparty/afterparty/shared/group"
 	"github.com/afterparty/afterparty/shared/setup"
@@ -132,26 +134,52 @@ func statusCmd() *cobra.Command {
 			fmt.Fprintln(w, "MEETING\tMESSAGE\tSENT\tPENDING\tFAILED\tSTARTED\tLAST RUN\tSTATE")
 			var latest []string
 			n := 0
+			// Emails members' actions made due (the outbox) each have a one-email
+			// campaign: they are summed into one row per kind and meeting.
+			ids = append(ids, cycle.NoMeeting)
 			for _, id := range ids {
 				cs, err := a.Store.Campaigns(ctx, id)
 				if err != nil {
 					return err
 				}
+				notices := map[string]*noticeRow{}
+				var order []string
 				for _, c := range cs {
 					n++
 					counts, failed, err := a.Store.LedgerCounts(ctx, dynamo.CampaignID(id, c.Kind), errorsShown)
 					if err != nil {
 						return err
 					}
-					state := campaignState(c)
-					fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", id, c.Kind, counts[dynamo.SendSent], counts[dynamo.SendClaimed], counts[dynamo.SendFailed],
-						when(id, c.StartedAt), when(id, c.LastRunAt), state)
 					for _, f := range failed {
 						latest = append(latest, fmt.Sprintf("  %s %s member %s at %s: %s", id, c.Kind, f.Member(), when(id, f.SentAt), oneLine(f.Error)))
 					}
+					if kind, ok := noticeKindOf(c.Kind); ok {
+						row := notices[kind]
+						if row == nil {
+							row = &noticeRow{started: c.StartedAt}
+							notices[kind] = row
+							order = append(order, kind)
+						}
+						row.add(c, counts)
+						continue
+					}
+					fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", id, c.Kind, counts[dynamo.SendSent], counts[dynamo.SendClaimed], counts[dynamo.SendFailed],
+						when(id, c.StartedAt), when(id, c.LastRunAt), campaignState(c))
+				}
+				for _, kind := range order {
+					r := notices[kind]
+					fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", id, "notices: "+kind, r.counts[dynamo.SendSent], r.counts[dynamo.SendClaimed], r.counts[dynamo.SendFailed],
+						when(id, r.started), when(id, r.last), fmt.Sprintf("%d emails", r.emails))
 				}
 			}
+			waiting, err := outboxWaiting(ctx, a.Store)
+			if err != nil {
+				return err
+			}
 			w.Flush()
+			if waiting > 0 {
+				fmt.Fprintf(out, "outbox: %d emails recorded and not sent yet (sent within a minute; `afterparty run outbox` sends them now)\n", waiting)
+			}
 			if n == 0 {
 				fmt.Fprintln(out, "no campaign has run yet")
 			}
@@ -167,6 +195,56 @@ func statusCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&errorsShown, "errors", 5, "how many of each campaign's latest failed sends to show")
 	return cmd
+}
+
+// noticeRow sums the one-email campaigns of one notice kind (promoted, welcome...).
+type noticeRow struct {
+	counts        map[string]int
+	started, last time.Time
+	emails        int
+}
+
+func (r *noticeRow) add(c group.Campaign, counts map[string]int) {
+	if r.counts == nil {
+		r.counts = map[string]int{}
+	}
+	for k, v := range counts {
+		r.counts[k] += v
+	}
+	if c.StartedAt.Before(r.started) {
+		r.started = c.StartedAt
+	}
+	if c.LastRunAt.After(r.last) {
+		r.last = c.LastRunAt
+	}
+	r.emails++
+}
+
+// noticeKindOf reads an outbox email's kind from its campaign's kind
+// (cycle.NoticeKind: notice-<kind>/...).
+func noticeKindOf(campaignKind string) (string, bool) {
+	rest, ok := strings.CutPrefix(campaignKind, "notice-")
+	if !ok {
+		return "", false
+	}
+	kind, _, _ := strings.Cut(rest, "/")
+	return kind, true
+}
+
+// outboxWaiting counts the outbox's emails not sent yet.
+func outboxWaiting(ctx context.Context, s *dynamo.Store) (int, error) {
+	n := 0
+	for after := ""; ; {
+		page, next, err := s.IntentsPage(ctx, after, 500)
+		if err != nil {
+			return 0, fmt.Errorf("read the outbox: %w", err)
+		}
+		n += len(page)
+		if next == "" {
+			return n, nil
+		}
+		after = next
+	}
 }
 
 // campaignState says how a campaign's latest run stands, on one line.

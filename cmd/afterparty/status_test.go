@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/afterparty/afterparty/shared/group"
 )
 
 // fakeSES answers GetAccount, and SendEmail as its mode says: "hang" sends the first
@@ -112,5 +115,39 @@ func TestStatusTellsUnfinishedCampaigns(t *testing.T) {
 	}
 	if !strings.Contains(status, "Illegal address. The following addresses failed the check") {
 		t.Errorf("the rejection is not shown on one line:\n%s", status)
+	}
+}
+
+// TestStatusSumsTheOutbox proves `status` says how many emails the outbox holds
+// unsent, and after `run outbox` shows them as one row per kind, not one row per
+// email.
+func TestStatusSumsTheOutbox(t *testing.T) {
+	c := newCLI(t)
+	mustRun(t, c, "schedule", "apply", c.file(t, "s.yaml", futureSchedule))
+	mustRun(t, c, "members", "import", c.file(t, "m.csv", "email,name\nada@outbox.example,Ada\ngrace@outbox.example,Grace\n"))
+	now := time.Now()
+	for _, email := range []string{"ada@outbox.example", "grace@outbox.example"} {
+		in := group.NewIntent(group.IntentWelcome, "", group.MemberID(email), group.IntentTime(now), now)
+		if ok, err := c.store.RecordIntent(context.Background(), in); err != nil || !ok {
+			t.Fatalf("record the welcome: %v, %v", ok, err)
+		}
+	}
+	if out := mustRun(t, c, "status"); !strings.Contains(out, "outbox: 2 emails recorded and not sent yet") {
+		t.Fatalf("status does not tell the outbox's 2 emails:\n%s", out)
+	}
+	mustRun(t, c, "run", "outbox")
+	out := mustRun(t, c, "status")
+	if strings.Contains(out, "outbox:") || strings.Count(out, "notices: welcome") != 1 {
+		t.Fatalf("status after the sweep: want one notices row and no outbox line:\n%s", out)
+	}
+	var row []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "notices: welcome") {
+			row = strings.Fields(line)
+		}
+	}
+	// MEETING MESSAGE(2 words) SENT PENDING FAILED ...
+	if len(row) < 6 || row[0] != "notice" || row[3] != "2" || row[4] != "0" || row[5] != "0" || !strings.Contains(out, "2 emails") {
+		t.Fatalf("the welcome row: %v\n%s", row, out)
 	}
 }
