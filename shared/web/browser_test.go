@@ -70,14 +70,21 @@ func artifacts(t *testing.T) string {
 	return dir
 }
 
+// stepDeadline bounds a step's actions, and then its screenshot and checks: a hang
+// fails the test, while a machine busy with -race, the emulators and chromium is
+// given time (this is no speed check).
+const stepDeadline = 45 * time.Second
+
 // step runs browser actions with a deadline and saves a screenshot named name.
 func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) string {
 	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	actx, cancel := context.WithTimeout(ctx, stepDeadline)
 	defer cancel()
-	if err := chromedp.Do(sctx, actions...); err != nil {
+	if err := chromedp.Do(actx, actions...); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
+	sctx, cancel := context.WithTimeout(ctx, stepDeadline)
+	defer cancel()
 	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("%s: screenshot: %v", name, err)
