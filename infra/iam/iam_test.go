@@ -64,9 +64,9 @@ func TestGrantedReadsTheTemplate(t *testing.T) {
 		"WebFunction": sorted(append(append(
 			grants("table/StateTable", "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
 			grants("table/ScheduleTable", "dynamodb:BatchGetItem", "dynamodb:GetItem")...), secret...)),
-		// The outbox: no Scan (one meeting's row at a time), no PutItem.
+		// The outbox: no Scan (one meeting's row at a time); PutItem only for the capacity repair.
 		"OutboxFunction": sorted(append(append(append(append(
-			grants("table/StateTable", "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+			grants("table/StateTable", "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
 			grants("table/ScheduleTable", "dynamodb:GetItem")...), secret...), Grant{"ses:GetAccount", "*"}), send...)),
 		"RepliesFunction": sorted(append(scheduled("dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
 			Grant{"s3:GetObject", "bucket/InboundBucket"})),

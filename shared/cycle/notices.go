@@ -53,6 +53,12 @@ type NoticeReport struct {
 	Dropped int    `json:"dropped"` // no longer true (answer changed, meeting started, unsubscribed)
 	Waiting int    `json:"waiting"` // not due yet (a promotion not written yet), or not confirmed by SES yet
 	Stopped string `json:"stopped,omitempty"`
+	// Repaired counts meetings whose places this sweep repaired, because a
+	// promotion's email was recorded and its promotion not written (a web server
+	// killed in between).
+	Repaired int `json:"repaired,omitempty"`
+
+	repaired map[string]bool // meeting ids repaired in this sweep (once each)
 }
 
 // SendNotices sweeps the outbox once: each intent still true is sent as a
@@ -133,7 +139,7 @@ func (r *Runner) sendIntent(ctx context.Context, engine *campaign.Engine, in gro
 		rep.Done++
 		return r.Store.DropIntent(ctx, in.Key)
 	}
-	p, err := r.prepare(ctx, in, r.Clock())
+	p, err := r.prepare(ctx, in, r.Clock(), rep)
 	if err != nil {
 		return err
 	}
@@ -196,7 +202,7 @@ func (r *Runner) ledgerDone(ctx context.Context, campaignID, memberID string) (b
 }
 
 // prepare checks an intent against what is recorded now.
-func (r *Runner) prepare(ctx context.Context, in group.Intent, now time.Time) (prepared, error) {
+func (r *Runner) prepare(ctx context.Context, in group.Intent, now time.Time, rep *NoticeReport) (prepared, error) {
 	p := prepared{notice: emails.Notice{Kind: in.Kind, Position: in.Position}}
 	switch in.Kind {
 	case group.IntentJoinConfirm:
@@ -233,12 +239,12 @@ func (r *Runner) prepare(ctx context.Context, in group.Intent, now time.Time) (p
 	if in.Kind == group.IntentWelcome {
 		return p, nil
 	}
-	return r.preparePlace(ctx, in, p, now)
+	return r.preparePlace(ctx, in, p, now, rep)
 }
 
 // preparePlace checks a waitlist email against the meeting, the member's answer
 // and the COUNT item (the authority on places).
-func (r *Runner) preparePlace(ctx context.Context, in group.Intent, p prepared, now time.Time) (prepared, error) {
+func (r *Runner) preparePlace(ctx context.Context, in group.Intent, p prepared, now time.Time, rep *NoticeReport) (prepared, error) {
 	row, err := r.Store.ScheduleRow(ctx, in.MeetingID)
 	if errors.Is(err, group.ErrNotFound) {
 		return prepared{verdict: dropIt, why: "the meeting is no longer in the schedule"}, nil
@@ -263,6 +269,30 @@ func (r *Runner) preparePlace(ctx context.Context, in group.Intent, p prepared, 
 	seated, since, err := r.Store.PlaceOf(ctx, m.ID, in.MemberID)
 	if err != nil {
 		return p, err
+	}
+	if in.Kind == group.IntentPromoted && !seated && (since == in.Since || since == "") && r.Repair != nil && m.Capacity > 0 && !rep.repaired[m.ID] {
+		// The promotion's email was recorded and the promotion itself not written
+		// (the web server died in between, or its write is still in flight): repair
+		// the meeting's places now rather than at the next invitations run. The
+		// repair is safe beside a request in flight; whoever it promotes gets their
+		// own recorded email (this one, for the same waitlist stint).
+		if rep.repaired == nil {
+			rep.repaired = map[string]bool{}
+		}
+		rep.repaired[m.ID] = true
+		if err := r.Repair(ctx, m); err != nil {
+			return p, fmt.Errorf("repair the places of %s for a recorded promotion: %w", m.ID, err)
+		}
+		rep.Repaired++
+		if seated, since, err = r.Store.PlaceOf(ctx, m.ID, in.MemberID); err != nil {
+			return p, err
+		}
+		if !seated && since == in.Since {
+			// Still waiting after the repair: there is no place for them (the
+			// promotion lost its condition to another answer). A later promotion of
+			// this stint records this email again.
+			return prepared{verdict: dropIt, why: "not promoted after all: no place for them after the capacity repair (a later promotion records the email again)"}, nil
+		}
 	}
 	p.meeting = &m
 	p.notice.Meeting = &m

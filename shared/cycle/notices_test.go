@@ -77,8 +77,9 @@ func TestSendNotices(t *testing.T) {
 		t.Fatalf("second sweep: %+v; bob got %d", rep, promoted("bob"))
 	}
 
-	// A promotion intent whose COUNT write has not happened (cy still queued)
-	// waits; once cy answers No it is dropped unsent.
+	// A promotion intent whose COUNT write has not happened, with no place free
+	// (cy still queued): the sweep repairs the meeting's places, finds no room for
+	// cy, and drops the email unsent (a later promotion records it again).
 	p, err := a.Store.Places(ctx, m.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -87,8 +88,12 @@ func TestSendNotices(t *testing.T) {
 	if _, err := a.Store.RecordIntent(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	if rep := sweep(ctx); rep.Waiting != 1 || rep.Sent != 0 {
-		t.Fatalf("still queued: %+v", rep)
+	if rep := sweep(ctx); rep.Repaired != 1 || rep.Dropped != 1 || rep.Sent != 0 || promoted("cy") != 0 {
+		t.Fatalf("still queued, no room: %+v", rep)
+	}
+	// Recorded again, and cy answers No: dropped unsent.
+	if _, err := a.Store.RecordIntent(ctx, in); err != nil {
+		t.Fatal(err)
 	}
 	answer("cy", group.No)
 	if rep := sweep(ctx); rep.Dropped != 1 || rep.Sent != 0 || promoted("cy") != 0 {
