@@ -80,8 +80,23 @@ func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Ac
 	t.Helper()
 	actx, cancel := context.WithTimeout(ctx, stepDeadline)
 	defer cancel()
+	// Every step loads a new page (a link or a form). Mark the page it starts on,
+	// so the step ends on the new one: a wait for an element the old page also has
+	// (section.ok after an earlier form) would otherwise end the step while the
+	// browser is still navigating, and the screenshot would hang.
+	chromedp.Run(actx, chromedp.Evaluate[bool](`(() => { document.documentElement.dataset.afterpartyStep = "left"; return true })()`))
 	if err := chromedp.Do(actx, actions...); err != nil {
 		t.Fatalf("%s: %v", name, err)
+	}
+	for {
+		loaded, err := chromedp.Run(actx, chromedp.Evaluate[bool](`document.readyState === "complete" && document.documentElement.dataset.afterpartyStep !== "left"`))
+		if err == nil && loaded {
+			break
+		}
+		if actx.Err() != nil {
+			t.Fatalf("%s: the new page did not load: %v", name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	sctx, cancel := context.WithTimeout(ctx, stepDeadline)
 	defer cancel()
