@@ -362,16 +362,23 @@ func (s *Store) mirror(ctx context.Context, meetingID, memberID string, p Places
 // their RSVP item says so. It returns the promoted member ids, in order. Strictly
 // first come: a first in line whose party does not fit holds up those behind.
 func (s *Store) Promote(ctx context.Context, meetingID string, capacity int, now time.Time) ([]string, error) {
-	promoted, _, err := s.promote(ctx, meetingID, capacity, now, nil)
+	promoted, _, err := s.promote(ctx, meetingID, capacity, now, nil, false)
 	return promoted, err
 }
 
 // promote is Promote, also returning the counts it saw last (after its promotions).
 // seen, if not nil, are the numbers the caller's own write just returned: the first
 // look at them needs no read.
-func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now time.Time, seen *Places) ([]string, Places, error) {
+//
+// With yield, promote stops when another promoter is promoting the same member
+// (their promotion email is recorded already): an answer leaves the chain to the
+// request that started it, rather than racing it for every free place. A
+// promoter that died after recording is finished by the outbox's repair (or the
+// invitations run's Reconcile), which promote without yield.
+func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now time.Time, seen *Places, yield bool) ([]string, Places, error) {
 	max := limit(capacity)
 	var promoted []string
+	recorded := map[string]bool{} // head|entry whose promotion email is in the outbox
 	for attempt := 0; attempt < 1000; attempt++ {
 		var counts Places
 		var err error
@@ -397,8 +404,15 @@ func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now
 		if p.Going+n > max {
 			return promoted, p, nil
 		}
-		if err := s.recordPromotion(ctx, meetingID, head, entry, now); err != nil {
-			return promoted, p, err
+		if !recorded[head+"|"+entry] { // once per waitlist stint, however often the write is retried
+			first, err := s.recordPromotion(ctx, meetingID, head, entry, now)
+			if err != nil {
+				return promoted, p, err
+			}
+			if !first && yield {
+				return promoted, p, nil // another request is promoting them
+			}
+			recorded[head+"|"+entry] = true
 		}
 		ok, seq, err := s.updateCount(ctx, meetingID, head,
 			"REMOVE queue.#m SET seats.#m = :n, going = going + :n, waiting = waiting - :one",

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -305,6 +307,14 @@ func TestAnswersRace(t *testing.T) {
 			}
 			if capacity == 0 && len(waitlisted) > 0 {
 				t.Errorf("waitlisted without a capacity: %v", waitlisted)
+			}
+			// No place is left free while the first in line would fit: a request
+			// that left a promotion to another (which was under way) saw it done.
+			if order := p.QueueOrder(); capacity > 0 && len(order) > 0 {
+				_, wants, _ := strings.Cut(p.Queue[order[0]], "|")
+				if n, _ := strconv.Atoi(wants); p.Going+n <= capacity {
+					t.Errorf("%s waits for %d places while %d of %d are taken", order[0], n, p.Going, capacity)
+				}
 			}
 			t.Logf("%d answers: %d going (%d places), %d waitlisted", members*each, len(going), p.Going, len(waitlisted))
 		})

@@ -83,10 +83,9 @@ func (s *Store) RecordIntent(ctx context.Context, in Intent) (bool, error) {
 // recordPromotion records the "a place opened up" email of the member at the head
 // of the queue, before the write that promotes them: a crash after the promotion
 // cannot lose it, and a retried promotion of the same stint records the same key.
-func (s *Store) recordPromotion(ctx context.Context, meetingID, memberID, entry string, now time.Time) error {
+func (s *Store) recordPromotion(ctx context.Context, meetingID, memberID, entry string, now time.Time) (bool, error) {
 	since, _, _ := strings.Cut(entry, "|")
-	_, err := s.RecordIntent(ctx, NewIntent(IntentPromoted, meetingID, memberID, since, now))
-	return err
+	return s.RecordIntent(ctx, NewIntent(IntentPromoted, meetingID, memberID, since, now))
 }
 
 // IntentsPage reads one keyset page of the outbox, oldest kind first (by key).
