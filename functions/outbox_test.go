@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/afterparty/afterparty/infra/apptest"
 	"github.com/afterparty/afterparty/infra/lambdatest"
 	"github.com/afterparty/afterparty/shared/cycle"
@@ -57,8 +59,9 @@ func hangingDynamo(t *testing.T, target string) (string, <-chan struct{}) {
 // meeting with one place, ada going and bob waitlisted. ada POSTs No, which frees
 // the place and promotes bob, and the server is killed with SIGKILL:
 //   - "after the response": killed as soon as the page answered. The outbox
-//     bootstrap, run twice under the Lambda RIE, sends bob exactly one "a place
-//     opened up" email.
+//     bootstrap under the Lambda RIE, woken by the stream's record of the new
+//     outbox item and then by its schedule, sends bob exactly one "a place opened
+//     up" email.
 //   - "mid-promotion": the promoting COUNT write hangs and the server is killed
 //     while it hangs (the promotion intent is recorded, the promotion is not). The
 //     outbox's first sweep finds bob still queued under a recorded promotion,
@@ -144,11 +147,11 @@ func TestPromotionEmailSurvivesAKilledServer(t *testing.T) {
 			srv.Wait()
 
 			fnEnv := append(env(a), "AFTERPARTY_BASE_URL="+base)
-			sweep := func() cycle.NoticeReport {
+			sweep := func(event []byte) cycle.NoticeReport {
 				t.Helper()
 				f := lambdatest.Start(t, outbox, fnEnv)
 				var rep cycle.NoticeReport
-				out := f.Invoke(t, scheduledEvent(t, time.Now()))
+				out := f.Invoke(t, event)
 				if err := json.Unmarshal(out, &rep); err != nil {
 					t.Fatalf("outbox answered %s: %v", out, err)
 				}
@@ -161,13 +164,13 @@ func TestPromotionEmailSurvivesAKilledServer(t *testing.T) {
 				if r, _ := a.Store.RSVP(ctx, m.ID, ms["bob"].ID); r.Place != group.PlaceWaitlisted {
 					t.Fatalf("bob should still wait after the killed promotion: %+v", r)
 				}
-				if rep := sweep(); rep.Repaired != 1 || rep.Sent != 1 {
+				if rep := sweep(scheduledEvent(t, time.Now())); rep.Repaired != 1 || rep.Sent != 1 {
 					t.Fatalf("the first sweep should repair the meeting's places and send bob's email: %+v", rep)
 				}
-			} else if rep := sweep(); rep.Repaired != 0 || rep.Sent != 1 {
-				t.Fatalf("the first sweep should send bob's email, with nothing to repair: %+v", rep)
+			} else if rep := sweep(streamEvent(t, a)); rep.Repaired != 0 || rep.Sent != 1 {
+				t.Fatalf("the stream's sweep should send bob's email, with nothing to repair: %+v", rep)
 			}
-			if rep := sweep(); rep.Sent != 0 || rep.Seen != 0 {
+			if rep := sweep(scheduledEvent(t, time.Now())); rep.Sent != 0 || rep.Seen != 0 {
 				t.Fatalf("a second sweep should find the outbox empty: %+v", rep)
 			}
 			if n := promoted(); n != 1 {
@@ -200,4 +203,31 @@ func waitFor(t *testing.T, u string, logs *bytes.Buffer) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s never answered:\n%s", u, logs.String())
+}
+
+// streamEvent is what the state table's stream hands the outbox function for the
+// outbox's items now (KEYS_ONLY, INSERT, filtered to pk OUTBOX as template.yaml's
+// FilterCriteria does).
+func streamEvent(t *testing.T, a *apptest.App) []byte {
+	t.Helper()
+	page, _, err := a.Store.IntentsPage(context.Background(), "", 10)
+	if err != nil || len(page) == 0 {
+		t.Fatalf("no outbox item to stream: %v", err)
+	}
+	var ev events.DynamoDBEvent
+	for i, in := range page {
+		ev.Records = append(ev.Records, events.DynamoDBEventRecord{
+			EventID: fmt.Sprintf("e%d", i), EventName: "INSERT", EventVersion: "1.1", EventSource: "aws:dynamodb", AWSRegion: "us-east-1",
+			EventSourceArn: "arn:aws:dynamodb:us-east-1:000000000000:table/afterparty-state/stream/2026-11-30T00:00:00.000",
+			Change: events.DynamoDBStreamRecord{
+				Keys:           map[string]events.DynamoDBAttributeValue{"pk": events.NewStringAttribute("OUTBOX"), "sk": events.NewStringAttribute(in.Key)},
+				SequenceNumber: fmt.Sprint(100 + i), SizeBytes: 64, StreamViewType: "KEYS_ONLY",
+			},
+		})
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
