@@ -329,7 +329,7 @@ func (s *Store) answer(ctx context.Context, meetingID, memberID string, mp membe
 		go func() {
 			defer wg.Done()
 			seen := Places{Going: out.going, Waiting: out.waiting, Seq: out.seq}
-			promoted, after, promoteErr = s.promote(ctx, meetingID, capacity, now, &seen, true)
+			promoted, after, promoteErr = s.promote(ctx, meetingID, capacity, now, &seen)
 		}()
 	} else if place == group.PlaceWaitlisted {
 		wg.Add(1)

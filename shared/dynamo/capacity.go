@@ -20,7 +20,7 @@ package dynamo
 //
 // The member's RSVP item (RSVP#<member>) carries the answer (the intent, written
 // first) and a mirror of the place (place, seats, count_seq). A member's request
-// writes the intent, then drives the COUNT item to match it (sync) and writes the
+// writes the intent, then drives the COUNT item to match it (place) and writes the
 // mirror; a promotion writes the promoted member's mirror. A mirror is written only
 // with a count_seq newer than the one it holds, so the newest COUNT state wins.
 //
@@ -199,129 +199,72 @@ func num(n int) types.AttributeValue { return &types.AttributeValueMemberN{Value
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
 
 type intent struct {
-	Answer   string `dynamodbav:"answer"`
-	Guests   int    `dynamodbav:"guests"`
-	Version  int64  `dynamodbav:"version"`
-	CountSeq int64  `dynamodbav:"count_seq"`
+	Answer  string `dynamodbav:"answer"`
+	Guests  int    `dynamodbav:"guests"`
+	Version int64  `dynamodbav:"version"`
 }
 
-// sync drives the COUNT item to match the member's latest answer, then mirrors the
-// place onto the RSVP item. Each write is conditional on what was read; when one
-// fails (another click got there first) it reads again. It returns how many asked-for
-// guests did not fit.
-func (s *Store) sync(ctx context.Context, meetingID, memberID string, capacity int, now time.Time) (int, error) {
-	max := limit(capacity)
-	refused := 0
-	for attempt := 0; ; attempt++ {
-		if attempt > 50 {
-			return 0, fmt.Errorf("place of %s/%s: still contended after %d attempts", meetingID, memberID, attempt)
-		}
-		if attempt > 3 {
-			if err := sleep(ctx, time.Duration(attempt)*time.Millisecond); err != nil {
-				return 0, err
-			}
-		}
-		var in intent
-		if err := s.get(ctx, meetingPK(meetingID), rsvpPrefix+memberID, &in); err != nil {
-			if errors.Is(err, ErrNotFound) {
-				in = intent{}
-			} else {
-				return 0, fmt.Errorf("read RSVP %s/%s: %w", meetingID, memberID, err)
-			}
-		}
-		p, err := s.readPlaces(ctx, meetingID, memberID, true)
+// resync drives a member's entries in the COUNT item to their latest recorded
+// answer with the write an answer itself makes (place: one conditional UpdateItem,
+// gated by the answer's version, so a newer answer in flight is never undone). The
+// RSVP item's mirror is left to the caller. Entries of a member with no RSVP item
+// at all are removed.
+func (s *Store) resync(ctx context.Context, meetingID, memberID string, capacity int, now time.Time) error {
+	var in intent
+	err := s.get(ctx, meetingPK(meetingID), rsvpPrefix+memberID, &in)
+	if errors.Is(err, ErrNotFound) {
+		return s.dropEntries(ctx, meetingID, memberID)
+	}
+	if err != nil {
+		return fmt.Errorf("read RSVP %s/%s: %w", meetingID, memberID, err)
+	}
+	mp, err := s.readMemberPlaces(ctx, meetingID, memberID)
+	if err != nil {
+		return err
+	}
+	want := 0
+	if in.Answer == string(group.Yes) {
+		want = 1 + in.Guests
+	}
+	_, err = s.place(ctx, meetingID, memberID, mp, want, in.Version, capacity, now)
+	return err
+}
+
+// dropEntries removes the COUNT item's entries (and answer version) of a member who
+// has no RSVP item, giving their places back.
+func (s *Store) dropEntries(ctx context.Context, meetingID, memberID string) error {
+	for attempt := 0; attempt < 50; attempt++ {
+		mp, err := s.readMemberPlaces(ctx, meetingID, memberID)
 		if err != nil {
-			return 0, err
+			return err
 		}
-		want := 0
-		if in.Answer == string(group.Yes) {
-			want = 1 + in.Guests
-		}
-		held, seated := p.Seats[memberID]
-		entry, queued := p.Queue[memberID]
-		// Each case is one conditional write; after it succeeds, p is what the
-		// member's entries now are (seq included), so the mirror goes straight on.
 		var ok bool
-		var seq int64
-		seat := func(n int) { p.Seats[memberID] = n; delete(p.Queue, memberID) }
-		queue := func(e string) { p.Queue[memberID] = e; delete(p.Seats, memberID) }
-		var after func()
 		switch {
-		case want > 0 && seated && held > want: // fewer guests: give places back
-			ok, seq, err = s.updateCount(ctx, meetingID, memberID, "SET seats.#m = :n, going = going - :d",
-				"seats.#m = :held", map[string]types.AttributeValue{":n": num(want), ":d": num(held - want), ":held": num(held)})
-			after = func() { seat(want) }
-		case want > 0 && seated && held < want && refused == 0: // more guests: only if they fit and nobody waits
-			ok, seq, err = s.updateCount(ctx, meetingID, memberID, "SET seats.#m = :n, going = going + :d",
-				"seats.#m = :held AND waiting = :zero AND going <= :room",
-				map[string]types.AttributeValue{":n": num(want), ":d": num(want - held), ":held": num(held), ":zero": num(0), ":room": num(max - (want - held))})
-			after = func() { seat(want) }
-			if err == nil && !ok {
-				refused = want - held // keep the place held; do not retry the guests
-				continue
-			}
-		case want > 0 && queued && entryPlaces(entry) != want:
-			e := strings.SplitN(entry, "|", 2)[0] + "|" + strconv.Itoa(want)
-			ok, seq, err = s.updateCount(ctx, meetingID, memberID, "SET queue.#m = :new", "queue.#m = :old",
-				map[string]types.AttributeValue{":new": str(e), ":old": str(entry)})
-			after = func() { queue(e) }
-		case want > 0 && !seated && !queued:
-			if p.Waiting == 0 && p.Going+want <= max {
-				ok, seq, err = s.updateCount(ctx, meetingID, memberID, "SET seats.#m = :n, going = going + :n",
-					"attribute_not_exists(seats.#m) AND attribute_not_exists(queue.#m) AND waiting = :zero AND going <= :room",
-					map[string]types.AttributeValue{":n": num(want), ":zero": num(0), ":room": num(max - want)})
-				after = func() { seat(want) }
-			}
-			if err == nil && !ok { // full, or someone is waiting: join the queue
-				e := queueEntry(now, want)
-				ok, seq, err = s.updateCount(ctx, meetingID, memberID, "SET queue.#m = :e, waiting = waiting + :one",
-					"attribute_not_exists(seats.#m) AND attribute_not_exists(queue.#m)",
-					map[string]types.AttributeValue{":e": str(e)})
-				after = func() { queue(e) }
-			}
-		case want == 0 && seated:
-			ok, seq, err = s.updateCount(ctx, meetingID, memberID, "REMOVE seats.#m SET going = going - :held",
-				"seats.#m = :held", map[string]types.AttributeValue{":held": num(held)})
-			after = func() { delete(p.Seats, memberID) }
-		case want == 0 && queued:
-			ok, seq, err = s.updateCount(ctx, meetingID, memberID, "REMOVE queue.#m SET waiting = waiting - :one",
-				"queue.#m = :e", map[string]types.AttributeValue{":e": str(entry)})
-			after = func() { delete(p.Queue, memberID) }
+		case mp.Seated:
+			ok, _, err = s.updateCount(ctx, meetingID, memberID, "REMOVE seats.#m, ver.#m SET going = going - :held",
+				"seats.#m = :held", map[string]types.AttributeValue{":held": num(mp.Held)})
+		case mp.Queued:
+			ok, _, err = s.updateCount(ctx, meetingID, memberID, "REMOVE queue.#m, ver.#m SET waiting = waiting - :one",
+				"queue.#m = :e", map[string]types.AttributeValue{":e": str(mp.Entry)})
 		default:
-			ok = true // the COUNT item matches the answer already
+			return nil
 		}
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			continue // another click got there first: read again
-		}
-		if after != nil {
-			after()
-			p.Seq = seq
-		}
-		// Mirror the place, unless the answer moved on meanwhile (then sync again).
-		done, err := s.mirror(ctx, meetingID, memberID, p, &in.Version)
-		if err != nil {
-			return 0, err
-		}
-		if done {
-			return refused, nil
+		if err != nil || ok {
+			return err
 		}
 	}
+	return fmt.Errorf("places of %s/%s: still contended after 50 attempts", meetingID, memberID)
 }
 
-// mirror writes the member's place as p says onto their RSVP item: only if p is
-// newer than the mirror there, and (with version) only if the answer is still the
-// one p was synced to. It reports false when the answer changed meanwhile.
-func (s *Store) mirror(ctx context.Context, meetingID, memberID string, p Places, version *int64) (bool, error) {
+// mirror writes the member's place as p says onto their RSVP item, only if p is
+// newer than the mirror there (a newer one is left alone).
+func (s *Store) mirror(ctx context.Context, meetingID, memberID string, p Places) error {
 	place, seats := "", 0
 	if n, ok := p.Seats[memberID]; ok {
 		place, seats = group.PlaceGoing, n
 	} else if _, ok := p.Queue[memberID]; ok {
 		place = group.PlaceWaitlisted
 	}
-	cond := "attribute_exists(pk) AND (attribute_not_exists(count_seq) OR count_seq <= :seq)"
 	values := map[string]types.AttributeValue{":seq": &types.AttributeValueMemberN{Value: strconv.FormatInt(p.Seq, 10)}, ":seats": num(seats)}
 	update := "SET count_seq = :seq, seats = :seats"
 	if place == "" {
@@ -330,31 +273,16 @@ func (s *Store) mirror(ctx context.Context, meetingID, memberID string, p Places
 		update += ", place = :place"
 		values[":place"] = str(place)
 	}
-	if version != nil {
-		cond += " AND version = :v"
-		values[":v"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(*version, 10)}
-	}
 	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.StateTable, Key: key(meetingPK(meetingID), rsvpPrefix+memberID),
-		UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond), ExpressionAttributeValues: values,
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND (attribute_not_exists(count_seq) OR count_seq <= :seq)"),
+		ExpressionAttributeValues: values,
 	})
-	if isConditionFailed(err) {
-		if version == nil {
-			return true, nil // a newer mirror is there already
-		}
-		var in intent
-		if err := s.get(ctx, meetingPK(meetingID), rsvpPrefix+memberID, &in); errors.Is(err, ErrNotFound) {
-			return true, nil // no RSVP item to mirror onto
-		} else if err != nil {
-			return false, fmt.Errorf("read RSVP %s/%s: %w", meetingID, memberID, err)
-		}
-		// Same answer, newer mirror: someone mirrored a later COUNT state. Done.
-		return in.Version == *version, nil
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("mirror place of %s/%s: %w", meetingID, memberID, err)
 	}
-	if err != nil {
-		return false, fmt.Errorf("mirror place of %s/%s: %w", meetingID, memberID, err)
-	}
-	return true, nil
+	return nil
 }
 
 // Promote gives free places to the waitlist, first come first served: while the
@@ -362,23 +290,17 @@ func (s *Store) mirror(ctx context.Context, meetingID, memberID string, p Places
 // their RSVP item says so. It returns the promoted member ids, in order. Strictly
 // first come: a first in line whose party does not fit holds up those behind.
 func (s *Store) Promote(ctx context.Context, meetingID string, capacity int, now time.Time) ([]string, error) {
-	promoted, _, err := s.promote(ctx, meetingID, capacity, now, nil, false)
+	promoted, _, err := s.promote(ctx, meetingID, capacity, now, nil)
 	return promoted, err
 }
 
 // promote is Promote, also returning the counts it saw last (after its promotions).
 // seen, if not nil, are the numbers the caller's own write just returned: the first
 // look at them needs no read.
-//
-// With yield, promote stops when another promoter is promoting the same member
-// (their promotion email is recorded already): an answer leaves the chain to the
-// request that started it, rather than racing it for every free place. A
-// promoter that died after recording is finished by the outbox's repair (or the
-// invitations run's Reconcile), which promote without yield.
-func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now time.Time, seen *Places, yield bool) ([]string, Places, error) {
+func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now time.Time, seen *Places) ([]string, Places, error) {
 	max := limit(capacity)
 	var promoted []string
-	recorded := map[string]bool{} // head|entry whose promotion email is in the outbox
+	recorded := map[string]bool{} // head|queue time: this stint's promotion email is in the outbox
 	for attempt := 0; attempt < 1000; attempt++ {
 		var counts Places
 		var err error
@@ -404,15 +326,11 @@ func (s *Store) promote(ctx context.Context, meetingID string, capacity int, now
 		if p.Going+n > max {
 			return promoted, p, nil
 		}
-		if !recorded[head+"|"+entry] { // once per waitlist stint, however often the write is retried
-			first, err := s.recordPromotion(ctx, meetingID, head, entry, now)
-			if err != nil {
+		if stint := head + "|" + p.QueuedSince(head); !recorded[stint] { // once per stint, however often the write is retried
+			if _, err := s.recordPromotion(ctx, meetingID, head, entry, now); err != nil {
 				return promoted, p, err
 			}
-			if !first && yield {
-				return promoted, p, nil // another request is promoting them
-			}
-			recorded[head+"|"+entry] = true
+			recorded[stint] = true
 		}
 		ok, seq, err := s.updateCount(ctx, meetingID, head,
 			"REMOVE queue.#m SET seats.#m = :n, going = going + :n, waiting = waiting - :one",
@@ -483,7 +401,7 @@ func (s *Store) Reconcile(ctx context.Context, meetingID string, capacity int, n
 		}
 	}
 	for _, id := range rep.Resynced {
-		if _, err := s.sync(ctx, meetingID, id, capacity, now); err != nil {
+		if err := s.resync(ctx, meetingID, id, capacity, now); err != nil {
 			return rep, err
 		}
 	}
@@ -507,7 +425,7 @@ func (s *Store) Reconcile(ctx context.Context, meetingID string, capacity int, n
 			continue // an answer on its way (or cut off since the read above): its own write, or the next Reconcile, mirrors it
 		}
 		if r.Place != place || r.Seats != seats {
-			if _, err := s.mirror(ctx, meetingID, r.MemberID, p, nil); err != nil {
+			if err := s.mirror(ctx, meetingID, r.MemberID, p); err != nil {
 				return rep, err
 			}
 			rep.Mirrored++

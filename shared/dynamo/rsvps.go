@@ -50,14 +50,16 @@ func (it rsvpItem) rsvp() group.RSVP {
 	}
 }
 
-// SetRSVP records a member's answer with its time. It is idempotent in effect (the
-// same answer again only moves answered_at) and counts changes.
+// SetRSVP records a member's answer with its time, as an answer's first write does
+// (it counts the change and raises the answer's version), and nothing else: not the
+// place. Tests use it to stand for a request that died between the answer and its
+// place; Reconcile puts the place right.
 func (s *Store) SetRSVP(ctx context.Context, meetingID, memberID string, a group.Answer, now time.Time) (group.RSVP, error) {
 	at := &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}
 	res, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        &s.StateTable,
 		Key:              key(meetingPK(meetingID), rsvpPrefix+memberID),
-		UpdateExpression: aws.String("SET answer = :a, answered_at = :now, first_answered_at = if_not_exists(first_answered_at, :now) ADD changes :one"),
+		UpdateExpression: aws.String("SET answer = :a, answered_at = :now, first_answered_at = if_not_exists(first_answered_at, :now) ADD changes :one, version :one"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":a":   &types.AttributeValueMemberS{Value: string(a)},
 			":now": at,
