@@ -15,10 +15,13 @@ import (
 // (the outbox function's one-minute schedule on AWS).
 const NoticeSweepEvery = 20 * time.Second
 
-// sweepNotices sends the outbox's emails in-process until ctx ends: right after a
-// page records one (the site's Nudge) and every NoticeSweepEvery.
+// sweepNotices sends the outbox's emails in-process until ctx ends: at once (what
+// a server killed before it could send left in the outbox goes out as soon as one
+// starts again), right after a page records one (the site's Nudge) and every
+// NoticeSweepEvery.
 func sweepNotices(ctx context.Context, a *setup.App) {
 	nudged := make(chan struct{}, 1)
+	nudged <- struct{}{}
 	a.Site.Nudge = func() {
 		select {
 		case nudged <- struct{}{}:
