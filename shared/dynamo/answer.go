@@ -563,14 +563,19 @@ func (s *Store) addVersions(ctx context.Context, meetingID string) error {
 	return nil
 }
 
-// mirrorAnswer writes the member's place onto their RSVP item after trip 3: only
-// while the item still carries this answer (version) and no newer COUNT state
-// (count_seq). It returns the RSVP as recorded, or nil when a newer answer is on
-// its way (that answer's request writes its own mirror).
+// mirrorAnswer writes the member's place onto their RSVP item (after trip 3, and
+// in Reconcile): only while no newer COUNT state (count_seq) is mirrored there and,
+// with a version above 0, only while the item still carries that answer. It
+// returns the RSVP as recorded, or nil when the condition did not hold (a newer
+// answer is on its way and writes its own mirror, or a newer state is there).
 func (s *Store) mirrorAnswer(ctx context.Context, meetingID, memberID, place string, seats int, seq, version int64) (*group.RSVP, error) {
 	values := map[string]types.AttributeValue{
 		":seq": &types.AttributeValueMemberN{Value: strconv.FormatInt(seq, 10)}, ":seats": num(seats),
-		":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(version, 10)},
+	}
+	cond := "attribute_exists(pk) AND (attribute_not_exists(count_seq) OR count_seq <= :seq)"
+	if version > 0 {
+		cond += " AND version = :v"
+		values[":v"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(version, 10)}
 	}
 	update := "SET count_seq = :seq, seats = :seats"
 	if place == "" {
@@ -582,7 +587,7 @@ func (s *Store) mirrorAnswer(ctx context.Context, meetingID, memberID, place str
 	res, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.StateTable, Key: key(meetingPK(meetingID), rsvpPrefix+memberID),
 		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String("attribute_exists(pk) AND version = :v AND (attribute_not_exists(count_seq) OR count_seq <= :seq)"),
+		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeValues: values,
 		ReturnValues:              types.ReturnValueAllNew,
 	})

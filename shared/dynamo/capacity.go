@@ -256,35 +256,6 @@ func (s *Store) dropEntries(ctx context.Context, meetingID, memberID string) err
 	return fmt.Errorf("places of %s/%s: still contended after 50 attempts", meetingID, memberID)
 }
 
-// mirror writes the member's place as p says onto their RSVP item, only if p is
-// newer than the mirror there (a newer one is left alone).
-func (s *Store) mirror(ctx context.Context, meetingID, memberID string, p Places) error {
-	place, seats := "", 0
-	if n, ok := p.Seats[memberID]; ok {
-		place, seats = group.PlaceGoing, n
-	} else if _, ok := p.Queue[memberID]; ok {
-		place = group.PlaceWaitlisted
-	}
-	values := map[string]types.AttributeValue{":seq": &types.AttributeValueMemberN{Value: strconv.FormatInt(p.Seq, 10)}, ":seats": num(seats)}
-	update := "SET count_seq = :seq, seats = :seats"
-	if place == "" {
-		update += " REMOVE place"
-	} else {
-		update += ", place = :place"
-		values[":place"] = str(place)
-	}
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.StateTable, Key: key(meetingPK(meetingID), rsvpPrefix+memberID),
-		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String("attribute_exists(pk) AND (attribute_not_exists(count_seq) OR count_seq <= :seq)"),
-		ExpressionAttributeValues: values,
-	})
-	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("mirror place of %s/%s: %w", meetingID, memberID, err)
-	}
-	return nil
-}
-
 // Promote gives free places to the waitlist, first come first served: while the
 // first in line fits, they are moved to going (one conditional write each) and
 // their RSVP item says so. It returns the promoted member ids, in order. Strictly
@@ -415,17 +386,14 @@ func (s *Store) Reconcile(ctx context.Context, meetingID string, capacity int, n
 		return rep, err
 	}
 	for _, r := range rsvps {
-		place, seats := "", 0
-		if n, ok := p.Seats[r.MemberID]; ok {
-			place, seats = group.PlaceGoing, n
-		} else if _, ok := p.Queue[r.MemberID]; ok {
-			place = group.PlaceWaitlisted
-		}
+		held, seated := p.Seats[r.MemberID]
+		_, queued := p.Queue[r.MemberID]
+		place, seats := placeOf(seated, held, queued)
 		if (r.Answer == group.Yes) != (place != "") {
 			continue // an answer on its way (or cut off since the read above): its own write, or the next Reconcile, mirrors it
 		}
 		if r.Place != place || r.Seats != seats {
-			if err := s.mirror(ctx, meetingID, r.MemberID, p); err != nil {
+			if _, err := s.mirrorAnswer(ctx, meetingID, r.MemberID, place, seats, p.Seq, 0); err != nil {
 				return rep, err
 			}
 			rep.Mirrored++
